@@ -1,0 +1,95 @@
+// ThinClient: one connection to kpclientd. Handshake, session token, query-id correlation with
+// many requests in flight, event fan-out, reconnect with backoff and replay, cancel, close.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "kpthin/bytes.hpp"
+#include "kpthin/config.hpp"
+#include "kpthin/messages.hpp"
+#include "kpthin/status.hpp"
+
+namespace kpthin {
+
+using Duration = std::chrono::milliseconds;
+inline constexpr Duration kWaitForever = Duration::max();
+
+// Events delivered to subscribers: every daemon event (connection status, PKI document, message
+// sent/reply, garbage-collected ids, shutdown) plus the client-local ones below.
+struct DaemonDisconnectedEvent {  // socket to the daemon lost (never on the wire)
+  bool is_graceful = false;       // a shutdown_event preceded the EOF
+  std::string error;
+};
+struct DaemonReconnectedEvent {   // handshake redone after a loss
+  bool instance_changed = false;  // the daemon restarted (new instance token)
+  bool resumed = false;           // session_token_reply.resumed
+  std::size_t replayed = 0;       // in-flight start-resending requests sent again
+};
+using Event = std::variant<ConnectionStatusEvent, NewPkiDocumentEvent, MessageSentEvent,
+                           MessageReplyEvent, MessageIdGarbageCollected, ShutdownEvent,
+                           DaemonDisconnectedEvent, DaemonReconnectedEvent>;
+using EventHandler = std::function<void(const Event&)>;
+
+struct ClientOptions {
+  DialTarget target;
+  Duration connect_timeout{std::chrono::seconds(30)};  // dial + handshake
+  bool reconnect = true;                                // redial after a loss
+  Duration reconnect_initial{std::chrono::seconds(1)};  // backoff doubles up to the cap
+  Duration reconnect_max{std::chrono::seconds(60)};
+  std::optional<InstanceToken> client_instance_token;   // random if unset
+};
+
+class ThinClient {
+ public:
+  // Dials, performs the handshake (spec §2.2, dispatching frames normally until
+  // session_token_reply) and starts the I/O thread.
+  static Result<std::unique_ptr<ThinClient>> connect(ClientOptions options);
+
+  ~ThinClient();  // disconnect() if still open
+  ThinClient(const ThinClient&) = delete;
+  ThinClient& operator=(const ThinClient&) = delete;
+
+  // Sends a request carrying a query_id (a fresh random one is set if absent) and waits up to
+  // `timeout` for the reply with that query_id. Start-resending requests are remembered for
+  // replay until they complete. On timeout the request is NOT cancelled at the daemon; use the
+  // typed calls in pigeonhole.hpp, which do.
+  Result<Response> call(Request request, Duration timeout);
+
+  // Sends a request that has no reply (thin_close, send_message without SURB).
+  Status send(const Request& request);
+
+  // Forgets a pending start-resending request so it is not replayed (used by cancel).
+  void forget_pending(const QueryId& query_id);
+
+  // Registers an event handler, called on the I/O thread; keep it short. Returns an id for
+  // unsubscribe().
+  std::uint64_t subscribe(EventHandler handler);
+  void unsubscribe(std::uint64_t id);
+
+  // Sends thin_close (all daemon state for this session is destroyed) and closes the socket.
+  void close();
+  // Closes the socket without thin_close so the session can be resumed within the grace period.
+  void disconnect();
+
+  bool daemon_connected() const;  // the socket to the daemon is up
+  bool mixnet_connected() const;  // last connection_status_event.is_connected
+  InstanceToken daemon_instance_token() const;
+  SphinxGeometry sphinx_geometry() const;
+  PigeonholeGeometry pigeonhole_geometry() const;
+  std::optional<Bytes> pki_document() const;  // latest stripped document payload
+
+  class Impl;
+
+ private:
+  explicit ThinClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A fresh random query id (libsodium CSPRNG).
+QueryId random_query_id();
+
+}  // namespace kpthin
