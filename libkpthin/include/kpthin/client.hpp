@@ -2,6 +2,7 @@
 // many requests in flight, event fan-out, reconnect with backoff and replay, cancel, close.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -62,11 +63,33 @@ class ThinClient {
   // Sends a request that has no reply (thin_close, send_message without SURB).
   Status send(const Request& request);
 
-  // Forgets a pending start-resending request so it is not replayed (used by cancel).
-  void forget_pending(const QueryId& query_id);
+  // The two halves of call(), for operations that must survive their own timeout (a
+  // start-resending call cancels at the daemon and then collects the cancelled reply).
+  // begin_call() sets a random query_id if absent, registers the request and sends it; it fails
+  // at once with local_errc::disconnected while the daemon socket is down.
+  // await_reply() waits up to `timeout` (or until *interrupt becomes true) for its reply. On
+  // timeout / interrupt it returns local_errc::timeout / cancelled and the request STAYS
+  // registered (a late reply is kept for the next await_reply); forget_pending() drops it.
+  Result<QueryId> begin_call(Request& request);
+  Result<Response> await_reply(const QueryId& query_id, Duration timeout,
+                               const std::atomic<bool>* interrupt = nullptr);
 
-  // Registers an event handler, called on the I/O thread; keep it short. Returns an id for
-  // unsubscribe().
+  // Asynchronous call: `on_reply` runs once, on the I/O thread, with the reply or an error
+  // (local_errc::disconnected when the socket is lost and the request is not replayable,
+  // local_errc::closed when the client closes). Keep it short and never block in it.
+  using ReplyHandler = std::function<void(Result<Response>)>;
+  Status call_async(Request request, ReplyHandler on_reply);
+
+  // Forgets a pending request so it is not replayed (used by cancel). A caller still waiting for
+  // it is woken with local_errc::cancelled.
+  void forget_pending(const QueryId& query_id);
+  // The same, by the start-resending request's handle: the envelope hash of an encrypted
+  // message, or write_cap_hash() of a copy command's write cap. Returns how many were dropped.
+  std::size_t forget_resending(const Hash256& handle);
+
+  // Registers an event handler, called on the I/O thread; keep it short and never call a
+  // blocking ThinClient method from it. Returns an id for unsubscribe(), which waits until no
+  // call of that handler is running on another thread.
   std::uint64_t subscribe(EventHandler handler);
   void unsubscribe(std::uint64_t id);
 
@@ -78,6 +101,7 @@ class ThinClient {
   bool daemon_connected() const;  // the socket to the daemon is up
   bool mixnet_connected() const;  // last connection_status_event.is_connected
   InstanceToken daemon_instance_token() const;
+  InstanceToken client_instance_token() const;  // pass to ClientOptions to resume this session
   SphinxGeometry sphinx_geometry() const;
   PigeonholeGeometry pigeonhole_geometry() const;
   std::optional<Bytes> pki_document() const;  // latest stripped document payload

@@ -1,0 +1,822 @@
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "client_impl.hpp"
+#include "kpthin/codec.hpp"
+#include "kpthin/errors.hpp"
+#include "kpthin/pigeonhole.hpp"
+#include "sodium_once.hpp"
+
+namespace kpthin {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Timeouts beyond this are "wait forever" (and would overflow a time_point if added to now()).
+constexpr Duration kForever = std::chrono::hours(24 * 365);
+// How often a waiting call looks at its interrupt flag.
+constexpr Duration kInterruptPoll{50};
+// How long close() waits for queued frames and thin_close to reach the socket.
+constexpr Duration kCloseFlushTimeout = std::chrono::seconds(5);
+
+Duration for_timer(Duration d) { return std::min(d, kForever); }
+
+std::optional<QueryId> ensure_query_id(Request& request) {
+  return std::visit(
+      [](auto& r) -> std::optional<QueryId> {
+        if constexpr (requires { r.query_id; }) {
+          if (!r.query_id) r.query_id = random_query_id();
+          return r.query_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      request);
+}
+
+bool is_replayable(const Request& request) {
+  return std::holds_alternative<StartResendingEncryptedMessage>(request) ||
+         std::holds_alternative<StartResendingCopyCommand>(request);
+}
+
+std::optional<Hash256> resending_handle(const Request& request) {
+  if (const auto* message = std::get_if<StartResendingEncryptedMessage>(&request)) {
+    return message->envelope_hash;
+  }
+  if (const auto* copy = std::get_if<StartResendingCopyCommand>(&request)) {
+    return write_cap_hash(copy->write_cap);
+  }
+  return std::nullopt;
+}
+
+Bytes encode_frame(const Request& request) {
+  Bytes body = encode_request(request);
+  Bytes frame = make_frame(body);
+  wipe(body.data(), body.size());
+  return frame;
+}
+
+void wipe_frames(std::vector<detail::OutgoingFrame>& frames) {
+  for (auto& frame : frames) wipe(frame.bytes.data(), frame.bytes.size());
+  frames.clear();
+}
+
+// Events are the daemon's event messages; everything else on the wire is a reply.
+std::optional<Event> as_event(Response&& response) {
+  return std::visit(
+      [](auto&& message) -> std::optional<Event> {
+        using T = std::decay_t<decltype(message)>;
+        if constexpr (std::is_constructible_v<Event, T&&> && !std::is_same_v<T, SessionTokenReply>) {
+          return Event(std::move(message));
+        } else {
+          return std::nullopt;
+        }
+      },
+      std::move(response));
+}
+
+}  // namespace
+
+namespace detail {
+
+std::size_t QueryIdHash::operator()(const QueryId& id) const noexcept {
+  std::size_t h;
+  std::memcpy(&h, id.data(), sizeof h);
+  return h;
+}
+
+}  // namespace detail
+
+QueryId random_query_id() {
+  detail::ensure_sodium();
+  QueryId id;
+  randombytes_buf(id.data(), id.size());
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle
+
+ThinClient::Impl::Impl(ClientOptions options)
+    : options_(std::move(options)),
+      work_(asio::make_work_guard(io_)),
+      handshake_timer_(io_),
+      reconnect_timer_(io_),
+      read_buffer_(kReadChunk),
+      backoff_(options_.reconnect_initial) {
+  if (options_.client_instance_token) {
+    client_token_ = *options_.client_instance_token;
+  } else {
+    detail::ensure_sodium();
+    randombytes_buf(client_token_.data(), client_token_.size());
+  }
+}
+
+ThinClient::Impl::~Impl() { shut_down(false); }
+
+Status ThinClient::Impl::start() {
+  if (auto checked = check_dial_target(options_.target); !checked.ok()) return checked;
+  thread_ = std::thread([this] { io_.run(); });
+  asio::post(io_, [this] { begin_connect(); });
+  std::unique_lock lock(mu_);
+  // The handshake timer bounds this; the wait itself is only a backstop.
+  state_changed_.wait(lock, [this] { return initial_result_.has_value(); });
+  Status result = *initial_result_;
+  lock.unlock();
+  if (!result.ok()) shut_down(false);
+  return result;
+}
+
+void ThinClient::Impl::shut_down(bool send_thin_close) {
+  {
+    std::unique_lock lock(mu_);
+    if (closing_ || !thread_.joinable()) {
+      closed_ = true;
+      return;
+    }
+    closing_ = true;
+    if (send_thin_close && up_) {
+      outbox_.push_back({encode_frame(ThinClose{}), std::nullopt});
+      flush_requested_ = true;
+      if (!write_posted_) {
+        write_posted_ = true;
+        asio::post(io_, [this] { write_next(); });
+      }
+      state_changed_.wait_for(lock, kCloseFlushTimeout, [this] { return flushed_ || !up_; });
+    }
+    closed_ = true;
+    up_ = false;
+  }
+  asio::post(io_, [this] {
+    ++generation_;
+    phase_ = Phase::kDown;
+    close_socket();
+    handshake_timer_.cancel();
+    reconnect_timer_.cancel();
+    io_.stop();
+  });
+  thread_.join();
+
+  std::vector<std::shared_ptr<detail::PendingRequest>> woken;
+  std::vector<ReplyHandler> handlers;
+  {
+    std::lock_guard lock(mu_);
+    wipe_frames(outbox_);
+    for (auto& [id, pending] : pending_) {
+      if (pending->on_reply) {
+        handlers.push_back(std::move(pending->on_reply));
+      } else if (!pending->result) {
+        pending->result.emplace(Status(local_errc::closed, "the client was closed"));
+        woken.push_back(pending);
+      }
+    }
+    pending_.clear();
+    state_changed_.notify_all();
+  }
+  for (auto& pending : woken) pending->ready.notify_all();
+  for (auto& handler : handlers) handler(Status(local_errc::closed, "the client was closed"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting and the handshake (I/O thread)
+
+void ThinClient::Impl::begin_connect() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+  }
+  const std::uint64_t generation = ++generation_;
+  phase_ = Phase::kDialing;
+  handshake_timer_.expires_after(for_timer(options_.connect_timeout));
+  handshake_timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec || generation != generation_ || phase_ == Phase::kUp) return;
+    attempt_failed(Status(local_errc::timeout,
+                          "no handshake with kpclientd at " + describe_dial_target(options_.target) +
+                              " within " + std::to_string(options_.connect_timeout.count()) + " ms"),
+                   false);
+  });
+  detail::async_dial(io_, options_.target, for_timer(options_.connect_timeout),
+                     [this, generation](Status status, std::unique_ptr<detail::StreamSocket> socket) {
+                       on_dialled(generation, std::move(status), std::move(socket));
+                     });
+}
+
+void ThinClient::Impl::on_dialled(std::uint64_t generation, Status status,
+                                  std::unique_ptr<detail::StreamSocket> socket) {
+  if (generation != generation_) return;  // timed out or shut down meanwhile
+  if (!status.ok()) {
+    attempt_failed(status, true);
+    return;
+  }
+  socket_ = std::move(socket);
+  decoder_ = FrameDecoder();
+  saw_shutdown_ = false;
+  phase_ = Phase::kStatusFrame;
+  spdlog::debug("kpthin: connected to {}, waiting for the handshake", describe_dial_target(options_.target));
+  start_read();
+}
+
+void ThinClient::Impl::start_read() {
+  const std::uint64_t generation = generation_;
+  socket_->async_read_some(asio::buffer(read_buffer_),
+                           [this, generation](const boost::system::error_code& ec, std::size_t n) {
+                             on_read(generation, ec, n);
+                           });
+}
+
+void ThinClient::Impl::on_read(std::uint64_t generation, const boost::system::error_code& ec, std::size_t n) {
+  if (generation != generation_) return;
+  if (ec) {
+    drop_connection(Status(ec == asio::error::eof ? local_errc::disconnected : local_errc::io_error,
+                           ec == asio::error::eof ? "kpclientd closed the connection"
+                                                  : "reading from kpclientd: " + ec.message()));
+    return;
+  }
+  decoder_.feed(ByteView(read_buffer_.data(), n));
+  wipe(read_buffer_.data(), n);
+  for (;;) {
+    auto next = decoder_.next();
+    if (!next.ok()) {
+      spdlog::warn("kpthin: dropping the daemon connection: {}", next.status().message());
+      drop_connection(next.status());
+      return;
+    }
+    if (!next->has_value()) break;
+    Bytes body = std::move(**next);
+    auto response = decode_response(body);
+    wipe(body.data(), body.size());
+    if (!response.ok()) {
+      spdlog::warn("kpthin: dropping the daemon connection: undecodable frame: {}",
+                   response.status().message());
+      drop_connection(response.status());
+      return;
+    }
+    handle_frame(std::move(response).value());
+    if (generation != generation_) return;  // the frame ended this connection
+  }
+  start_read();
+}
+
+void ThinClient::Impl::handle_frame(Response response) {
+  switch (phase_) {
+    case Phase::kStatusFrame:
+      accept_status_frame(response);
+      return;
+    case Phase::kPkiFrame:
+      accept_pki_frame(response);
+      return;
+    case Phase::kAwaitingToken:
+      // Replies buffered for a resumed session and broadcasts may precede the token reply
+      // (spec §2.2 ordering caveat), so everything else is dispatched as usual.
+      if (const auto* reply = std::get_if<SessionTokenReply>(&response)) {
+        complete_handshake(*reply);
+      } else {
+        dispatch(std::move(response));
+      }
+      return;
+    case Phase::kUp:
+      if (std::holds_alternative<SessionTokenReply>(response)) {
+        spdlog::warn("kpthin: ignoring an unexpected session_token_reply");
+        return;
+      }
+      dispatch(std::move(response));
+      return;
+    case Phase::kDown:
+    case Phase::kDialing:
+      return;
+  }
+}
+
+void ThinClient::Impl::accept_status_frame(Response& response) {
+  auto* event = std::get_if<ConnectionStatusEvent>(&response);
+  if (event == nullptr) {
+    attempt_failed(Status(local_errc::unexpected_message,
+                          std::string("handshake: expected connection_status_event as frame 1, got ") +
+                              response_key(response)),
+                   false);
+    return;
+  }
+  if (!event->sphinx_geometry || !event->pigeonhole_geometry) {
+    attempt_failed(Status(local_errc::unexpected_message,
+                          "handshake: connection_status_event lacks the sphinx or pigeonhole geometry"),
+                   false);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    record_status_locked(*event);
+  }
+  phase_ = Phase::kPkiFrame;
+  emit(Event(std::move(*event)));
+}
+
+void ThinClient::Impl::accept_pki_frame(Response& response) {
+  auto* event = std::get_if<NewPkiDocumentEvent>(&response);
+  if (event == nullptr) {
+    attempt_failed(Status(local_errc::unexpected_message,
+                          std::string("handshake: expected new_pki_document_event as frame 2, got ") +
+                              response_key(response)),
+                   false);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (event->payload && !event->payload->empty()) pki_document_ = event->payload;
+    outbox_.push_back({encode_frame(SessionToken{client_token_}), std::nullopt});
+    if (!write_posted_) {
+      write_posted_ = true;
+      asio::post(io_, [this] { write_next(); });
+    }
+  }
+  phase_ = Phase::kAwaitingToken;
+  emit(Event(std::move(*event)));
+}
+
+void ThinClient::Impl::complete_handshake(const SessionTokenReply& reply) {
+  handshake_timer_.cancel();
+  phase_ = Phase::kUp;
+  backoff_ = options_.reconnect_initial;
+  const bool reconnect = ever_connected_;
+  ever_connected_ = true;
+  DaemonReconnectedEvent reconnected;
+  reconnected.resumed = reply.resumed;
+  {
+    std::lock_guard lock(mu_);
+    up_ = true;
+    reconnected.instance_changed = previous_instance_ && *previous_instance_ != daemon_token_;
+    if (reconnect) {
+      // The daemon lost its ARQ state if it restarted or did not resume our session; requests
+      // that never reached the old socket were never seen at all.
+      const bool daemon_forgot = reconnected.instance_changed || !reply.resumed;
+      std::vector<std::pair<std::uint64_t, QueryId>> replay;
+      for (const auto& [id, pending] : pending_) {
+        if (pending->replay_frame && !pending->result && (daemon_forgot || !pending->written)) {
+          replay.emplace_back(pending->order, id);
+        }
+      }
+      std::sort(replay.begin(), replay.end());
+      for (const auto& [order, id] : replay) {
+        auto& pending = pending_.at(id);
+        pending->written = false;
+        const ByteView frame = pending->replay_frame->reveal();
+        enqueue_locked({Bytes(frame.begin(), frame.end()), id});
+      }
+      reconnected.replayed = replay.size();
+    } else {
+      initial_result_ = Status();
+    }
+    state_changed_.notify_all();
+  }
+  if (reconnect) {
+    spdlog::info("kpthin: reconnected to kpclientd (instance {}, resumed {}, replayed {})",
+                 reconnected.instance_changed ? "changed" : "same", reply.resumed, reconnected.replayed);
+    emit(Event(reconnected));
+  } else {
+    spdlog::debug("kpthin: handshake complete (resumed {})", reply.resumed);
+  }
+}
+
+void ThinClient::Impl::record_status_locked(const ConnectionStatusEvent& event) {
+  mixnet_connected_ = event.is_connected;
+  daemon_token_ = event.instance_token;
+  if (event.sphinx_geometry) sphinx_geometry_ = *event.sphinx_geometry;
+  if (event.pigeonhole_geometry) pigeonhole_geometry_ = *event.pigeonhole_geometry;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch (I/O thread)
+
+void ThinClient::Impl::dispatch(Response response) {
+  if (auto query_id = response_query_id(response)) {
+    complete_pending(*query_id, std::move(response));
+    return;
+  }
+  if (std::holds_alternative<ShutdownEvent>(response)) {
+    saw_shutdown_ = true;
+    spdlog::info("kpthin: kpclientd is shutting down");
+  } else if (const auto* status = std::get_if<ConnectionStatusEvent>(&response)) {
+    std::lock_guard lock(mu_);
+    record_status_locked(*status);
+  } else if (const auto* document = std::get_if<NewPkiDocumentEvent>(&response)) {
+    std::lock_guard lock(mu_);
+    if (document->payload && !document->payload->empty()) pki_document_ = document->payload;
+  }
+  const char* key = response_key(response);
+  if (auto event = as_event(std::move(response))) {
+    emit(*event);
+  } else {
+    spdlog::debug("kpthin: dropping a {} without a query_id", key);
+  }
+}
+
+void ThinClient::Impl::complete_pending(const QueryId& query_id, Response response) {
+  std::shared_ptr<detail::PendingRequest> pending;
+  ReplyHandler handler;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(query_id);
+    if (it == pending_.end() || it->second->result) {
+      spdlog::debug("kpthin: dropping a {} for an unknown query id", response_key(response));
+      return;
+    }
+    pending = it->second;
+    pending->replay_frame.reset();
+    if (pending->on_reply) {
+      handler = std::move(pending->on_reply);
+      pending_.erase(it);
+    } else {
+      pending->result.emplace(std::move(response));
+    }
+  }
+  if (handler) {
+    handler(Result<Response>(std::move(response)));
+  } else {
+    pending->ready.notify_all();
+  }
+}
+
+void ThinClient::Impl::emit(const Event& event) {
+  std::lock_guard lock(subscribers_mu_);
+  if (subscribers_.empty()) return;
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<EventHandler>>> snapshot(subscribers_.begin(),
+                                                                               subscribers_.end());
+  for (const auto& [id, handler] : snapshot) {
+    if (!subscribers_.contains(id)) continue;  // unsubscribed by an earlier handler
+    try {
+      (*handler)(event);
+    } catch (const std::exception& e) {
+      spdlog::error("kpthin: event handler threw: {}", e.what());
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losing the connection and reconnecting (I/O thread)
+
+void ThinClient::Impl::close_socket() {
+  if (!socket_) return;
+  boost::system::error_code ignored;
+  socket_->close(ignored);
+  socket_.reset();
+  writing_ = false;  // the outstanding write, if any, completes as aborted and is ignored
+}
+
+void ThinClient::Impl::drop_connection(const Status& why) {
+  if (phase_ == Phase::kUp) {
+    connection_lost(why);
+  } else {
+    attempt_failed(why, false);
+  }
+}
+
+void ThinClient::Impl::attempt_failed(const Status& why, bool dial_failed) {
+  ++generation_;
+  phase_ = Phase::kDown;
+  close_socket();
+  handshake_timer_.cancel();
+  {
+    std::lock_guard lock(mu_);
+    wipe_frames(outbox_);
+    if (!ever_connected_) {
+      initial_result_ = why;
+      state_changed_.notify_all();
+      return;
+    }
+    if (closing_) return;
+  }
+  if (dial_failed) backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+  spdlog::info("kpthin: reconnect attempt failed ({}); retrying in {} ms", why.message(), backoff_.count());
+  schedule_reconnect();
+}
+
+void ThinClient::Impl::connection_lost(const Status& why) {
+  ++generation_;
+  phase_ = Phase::kDown;
+  close_socket();
+  handshake_timer_.cancel();
+  DaemonDisconnectedEvent disconnected{saw_shutdown_, why.message()};
+  std::vector<std::shared_ptr<detail::PendingRequest>> woken;
+  std::vector<ReplyHandler> handlers;
+  const Status lost(local_errc::disconnected, "connection to kpclientd lost before the reply");
+  bool closing;
+  {
+    std::lock_guard lock(mu_);
+    closing = closing_;
+    up_ = false;
+    mixnet_connected_ = false;
+    previous_instance_ = daemon_token_;
+    wipe_frames(outbox_);
+    // Only start-resending requests survive a loss (they are replayed); any other reply is gone
+    // with the socket, so its caller learns now instead of at its timeout.
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      auto& pending = it->second;
+      if (pending->replay_frame || pending->result) {
+        ++it;
+        continue;
+      }
+      if (pending->on_reply) {
+        handlers.push_back(std::move(pending->on_reply));
+        it = pending_.erase(it);
+      } else {
+        pending->result.emplace(lost);
+        woken.push_back(pending);
+        ++it;
+      }
+    }
+    state_changed_.notify_all();
+  }
+  for (auto& pending : woken) pending->ready.notify_all();
+  for (auto& handler : handlers) handler(lost);
+  if (closing) return;
+  if (disconnected.is_graceful) {
+    spdlog::info("kpthin: kpclientd shut down ({})", why.message());
+  } else {
+    spdlog::warn("kpthin: lost the connection to kpclientd: {}", why.message());
+  }
+  emit(Event(disconnected));
+  if (options_.reconnect) {
+    backoff_ = options_.reconnect_initial;
+    schedule_reconnect();
+  }
+}
+
+void ThinClient::Impl::schedule_reconnect() {
+  reconnect_timer_.expires_after(for_timer(backoff_));
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) begin_connect();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+void ThinClient::Impl::enqueue_locked(detail::OutgoingFrame frame) {
+  outbox_.push_back(std::move(frame));
+  if (!write_posted_) {
+    write_posted_ = true;
+    asio::post(io_, [this] { write_next(); });
+  }
+}
+
+void ThinClient::Impl::write_next() {
+  if (writing_) return;  // the running write's completion calls back here
+  auto batch = std::make_shared<std::vector<detail::OutgoingFrame>>();
+  {
+    std::lock_guard lock(mu_);
+    const bool writable = socket_ && (phase_ == Phase::kAwaitingToken || phase_ == Phase::kUp);
+    if (outbox_.empty() || !writable) {
+      write_posted_ = false;
+      if (outbox_.empty() && flush_requested_) {
+        flushed_ = true;
+        state_changed_.notify_all();
+      }
+      return;
+    }
+    batch->swap(outbox_);
+  }
+  // Everything queued since the last write goes out in one gathered write.
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(batch->size());
+  for (const auto& frame : *batch) buffers.emplace_back(frame.bytes.data(), frame.bytes.size());
+  writing_ = true;
+  const std::uint64_t generation = generation_;
+  asio::async_write(*socket_, buffers,
+                    [this, batch, generation](const boost::system::error_code& ec, std::size_t) {
+                      std::vector<QueryId> written;
+                      for (const auto& frame : *batch) {
+                        if (frame.replayable) written.push_back(*frame.replayable);
+                      }
+                      wipe_frames(*batch);
+                      if (generation != generation_) return;
+                      writing_ = false;
+                      if (ec) {
+                        drop_connection(Status(local_errc::io_error, "writing to kpclientd: " + ec.message()));
+                        return;
+                      }
+                      if (!written.empty()) {
+                        std::lock_guard lock(mu_);
+                        for (const auto& id : written) {
+                          if (auto it = pending_.find(id); it != pending_.end()) it->second->written = true;
+                        }
+                      }
+                      write_next();
+                    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests (any thread)
+
+Status ThinClient::Impl::send(const Request& request) {
+  Bytes frame = encode_frame(request);
+  std::lock_guard lock(mu_);
+  if (closing_) {
+    wipe(frame.data(), frame.size());
+    return Status(local_errc::closed, "the client is closed");
+  }
+  if (!up_) {
+    wipe(frame.data(), frame.size());
+    return Status(local_errc::disconnected, "not connected to kpclientd");
+  }
+  enqueue_locked({std::move(frame), std::nullopt});
+  return Status();
+}
+
+Result<QueryId> ThinClient::Impl::begin_call(Request& request, ReplyHandler on_reply) {
+  const auto query_id = ensure_query_id(request);
+  if (!query_id) {
+    return Status(local_errc::unexpected_message,
+                  std::string(request_key(request)) + " has no reply; use send()");
+  }
+  Bytes frame = encode_frame(request);
+  auto pending = std::make_shared<detail::PendingRequest>();
+  pending->on_reply = std::move(on_reply);
+  const bool replayable = is_replayable(request);
+  if (replayable) {
+    pending->replay_frame.emplace(view(frame));
+    pending->handle = resending_handle(request);
+  }
+  std::lock_guard lock(mu_);
+  if (closing_ || !up_) {
+    wipe(frame.data(), frame.size());
+    return closing_ ? Status(local_errc::closed, "the client is closed")
+                    : Status(local_errc::disconnected, "not connected to kpclientd");
+  }
+  pending->order = next_order_++;
+  if (!pending_.try_emplace(*query_id, pending).second) {
+    wipe(frame.data(), frame.size());
+    return Status(local_errc::unexpected_message, "a request with this query_id is already pending");
+  }
+  enqueue_locked({std::move(frame), replayable ? query_id : std::nullopt});
+  return *query_id;
+}
+
+Result<Response> ThinClient::Impl::await_reply(const QueryId& query_id, Duration timeout,
+                                               const std::atomic<bool>* interrupt) {
+  std::unique_lock lock(mu_);
+  auto it = pending_.find(query_id);
+  if (it == pending_.end()) return Status(local_errc::not_found, "no pending request with this query_id");
+  auto pending = it->second;
+  const bool forever = timeout >= kForever;
+  const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
+  while (!pending->result) {
+    if (interrupt != nullptr && interrupt->load()) {
+      return Status(local_errc::cancelled, "interrupted while waiting for the reply");
+    }
+    auto wake = deadline;
+    if (interrupt != nullptr) wake = std::min(deadline, Clock::now() + kInterruptPoll);
+    if (wake == Clock::time_point::max()) {
+      pending->ready.wait(lock);
+    } else {
+      pending->ready.wait_until(lock, wake);
+      if (!pending->result && Clock::now() >= deadline) {
+        return Status(local_errc::timeout, "no reply within " + std::to_string(timeout.count()) + " ms");
+      }
+    }
+  }
+  Result<Response> result = std::move(*pending->result);
+  if (auto again = pending_.find(query_id); again != pending_.end() && again->second == pending) {
+    pending_.erase(again);
+  }
+  return result;
+}
+
+void ThinClient::Impl::forget_pending(const QueryId& query_id) {
+  std::shared_ptr<detail::PendingRequest> pending;
+  ReplyHandler handler;
+  const Status forgotten(local_errc::cancelled, "the request was cancelled");
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(query_id);
+    if (it == pending_.end()) return;
+    pending = it->second;
+    pending_.erase(it);
+    pending->replay_frame.reset();
+    if (pending->on_reply) {
+      handler = std::move(pending->on_reply);
+    } else if (!pending->result) {
+      pending->result.emplace(forgotten);
+    }
+  }
+  if (handler) {
+    handler(forgotten);
+  } else {
+    pending->ready.notify_all();
+  }
+}
+
+std::size_t ThinClient::Impl::forget_resending(const Hash256& handle) {
+  std::vector<QueryId> matches;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, pending] : pending_) {
+      if (pending->handle && *pending->handle == handle) matches.push_back(id);
+    }
+  }
+  for (const auto& id : matches) forget_pending(id);
+  return matches.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscribers and accessors
+
+std::uint64_t ThinClient::Impl::subscribe(EventHandler handler) {
+  std::lock_guard lock(subscribers_mu_);
+  const auto id = next_subscriber_++;
+  subscribers_.emplace(id, std::make_shared<EventHandler>(std::move(handler)));
+  return id;
+}
+
+void ThinClient::Impl::unsubscribe(std::uint64_t id) {
+  std::lock_guard lock(subscribers_mu_);
+  subscribers_.erase(id);
+}
+
+bool ThinClient::Impl::daemon_connected() const {
+  std::lock_guard lock(mu_);
+  return up_;
+}
+
+bool ThinClient::Impl::mixnet_connected() const {
+  std::lock_guard lock(mu_);
+  return mixnet_connected_;
+}
+
+InstanceToken ThinClient::Impl::daemon_instance_token() const {
+  std::lock_guard lock(mu_);
+  return daemon_token_;
+}
+
+SphinxGeometry ThinClient::Impl::sphinx_geometry() const {
+  std::lock_guard lock(mu_);
+  return sphinx_geometry_;
+}
+
+PigeonholeGeometry ThinClient::Impl::pigeonhole_geometry() const {
+  std::lock_guard lock(mu_);
+  return pigeonhole_geometry_;
+}
+
+std::optional<Bytes> ThinClient::Impl::pki_document() const {
+  std::lock_guard lock(mu_);
+  return pki_document_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ThinClient: the public face
+
+Result<std::unique_ptr<ThinClient>> ThinClient::connect(ClientOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (auto status = impl->start(); !status.ok()) return status;
+  return std::unique_ptr<ThinClient>(new ThinClient(std::move(impl)));
+}
+
+ThinClient::ThinClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ThinClient::~ThinClient() { disconnect(); }
+
+Result<Response> ThinClient::call(Request request, Duration timeout) {
+  auto query_id = impl_->begin_call(request, nullptr);
+  if (!query_id.ok()) return query_id.status();
+  auto reply = impl_->await_reply(*query_id, timeout, nullptr);
+  if (!reply.ok() && reply.status().code() == make_error_code(local_errc::timeout)) {
+    impl_->forget_pending(*query_id);
+  }
+  return reply;
+}
+
+Status ThinClient::send(const Request& request) { return impl_->send(request); }
+
+Result<QueryId> ThinClient::begin_call(Request& request) { return impl_->begin_call(request, nullptr); }
+
+Result<Response> ThinClient::await_reply(const QueryId& query_id, Duration timeout,
+                                         const std::atomic<bool>* interrupt) {
+  return impl_->await_reply(query_id, timeout, interrupt);
+}
+
+Status ThinClient::call_async(Request request, ReplyHandler on_reply) {
+  if (!on_reply) return Status(local_errc::unexpected_message, "call_async needs a reply handler");
+  return impl_->begin_call(request, std::move(on_reply)).status();
+}
+
+void ThinClient::forget_pending(const QueryId& query_id) { impl_->forget_pending(query_id); }
+std::size_t ThinClient::forget_resending(const Hash256& handle) { return impl_->forget_resending(handle); }
+std::uint64_t ThinClient::subscribe(EventHandler handler) { return impl_->subscribe(std::move(handler)); }
+void ThinClient::unsubscribe(std::uint64_t id) { impl_->unsubscribe(id); }
+void ThinClient::close() { impl_->shut_down(true); }
+void ThinClient::disconnect() { impl_->shut_down(false); }
+bool ThinClient::daemon_connected() const { return impl_->daemon_connected(); }
+bool ThinClient::mixnet_connected() const { return impl_->mixnet_connected(); }
+InstanceToken ThinClient::daemon_instance_token() const { return impl_->daemon_instance_token(); }
+InstanceToken ThinClient::client_instance_token() const { return impl_->client_instance_token(); }
+SphinxGeometry ThinClient::sphinx_geometry() const { return impl_->sphinx_geometry(); }
+PigeonholeGeometry ThinClient::pigeonhole_geometry() const { return impl_->pigeonhole_geometry(); }
+std::optional<Bytes> ThinClient::pki_document() const { return impl_->pki_document(); }
+
+}  // namespace kpthin

@@ -1,0 +1,154 @@
+// ThinClient internals. One I/O thread runs the io_context and owns the socket, the frame
+// decoder and the handshake state; callers share the pending-request table and the outbox with
+// it under one mutex.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "kpthin/client.hpp"
+#include "kpthin/frame.hpp"
+#include "transport.hpp"
+
+namespace kpthin {
+
+namespace asio = boost::asio;
+
+namespace detail {
+
+// Query ids are 16 random bytes, so their first word is already a good hash.
+struct QueryIdHash {
+  std::size_t operator()(const QueryId& id) const noexcept;
+};
+
+// A request waiting for its reply: a blocked caller (woken through `ready`) or an asynchronous
+// handler. Start-resending requests also keep their exact frame for replay after a reconnect.
+struct PendingRequest {
+  std::uint64_t order = 0;  // issue order, so replays go out in the original order
+  std::optional<Result<Response>> result;
+  std::condition_variable ready;
+  ThinClient::ReplyHandler on_reply;
+  std::optional<SecretBytes> replay_frame;
+  std::optional<Hash256> handle;  // envelope hash / write-cap hash, for forget_resending()
+  bool written = false;           // the frame reached the socket on the current connection
+};
+
+// A frame waiting to be written. Frames carry caps and seeds, so they are wiped once written.
+struct OutgoingFrame {
+  Bytes bytes;
+  std::optional<QueryId> replayable;  // marks PendingRequest::written when the write completes
+};
+
+}  // namespace detail
+
+class ThinClient::Impl {
+ public:
+  explicit Impl(ClientOptions options);
+  ~Impl();
+
+  Status start();  // dial + handshake on the I/O thread; blocks until done or failed
+  void shut_down(bool send_thin_close);
+
+  Status send(const Request& request);
+  Result<QueryId> begin_call(Request& request, ReplyHandler on_reply);
+  Result<Response> await_reply(const QueryId& query_id, Duration timeout,
+                               const std::atomic<bool>* interrupt);
+  void forget_pending(const QueryId& query_id);
+  std::size_t forget_resending(const Hash256& handle);
+
+  std::uint64_t subscribe(EventHandler handler);
+  void unsubscribe(std::uint64_t id);
+
+  bool daemon_connected() const;
+  bool mixnet_connected() const;
+  InstanceToken daemon_instance_token() const;
+  InstanceToken client_instance_token() const { return client_token_; }
+  SphinxGeometry sphinx_geometry() const;
+  PigeonholeGeometry pigeonhole_geometry() const;
+  std::optional<Bytes> pki_document() const;
+
+ private:
+  enum class Phase { kDown, kDialing, kStatusFrame, kPkiFrame, kAwaitingToken, kUp };
+
+  // --- I/O thread only -------------------------------------------------------------------
+  void begin_connect();
+  void on_dialled(std::uint64_t generation, Status status, std::unique_ptr<detail::StreamSocket> socket);
+  void start_read();
+  void on_read(std::uint64_t generation, const boost::system::error_code& ec, std::size_t n);
+  void handle_frame(Response response);
+  void accept_status_frame(Response& response);
+  void accept_pki_frame(Response& response);
+  void complete_handshake(const SessionTokenReply& reply);
+  void dispatch(Response response);
+  void complete_pending(const QueryId& query_id, Response response);
+  void drop_connection(const Status& why);
+  void attempt_failed(const Status& why, bool dial_failed);
+  void connection_lost(const Status& why);
+  void close_socket();
+  void schedule_reconnect();
+  void write_next();
+  void emit(const Event& event);
+
+  // --- any thread, mu_ held ----------------------------------------------------------------
+  void enqueue_locked(detail::OutgoingFrame frame);
+  void record_status_locked(const ConnectionStatusEvent& event);
+
+  ClientOptions options_;
+  InstanceToken client_token_{};
+
+  asio::io_context io_;  // first member: everything bound to it is destroyed before it
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer handshake_timer_;
+  asio::steady_timer reconnect_timer_;
+  std::thread thread_;
+
+  // I/O thread state.
+  std::unique_ptr<detail::StreamSocket> socket_;
+  std::uint64_t generation_ = 0;  // bumped whenever a connection attempt ends; stale callbacks compare
+  Phase phase_ = Phase::kDown;
+  FrameDecoder decoder_;
+  Bytes read_buffer_;
+  bool writing_ = false;          // an async_write is outstanding on socket_
+  bool saw_shutdown_ = false;     // shutdown_event on this connection: the EOF is graceful
+  bool ever_connected_ = false;
+  Duration backoff_;
+  std::optional<InstanceToken> previous_instance_;
+
+  // Shared state.
+  mutable std::mutex mu_;
+  std::condition_variable state_changed_;
+  std::optional<Status> initial_result_;
+  bool up_ = false;                // handshake complete on a live socket
+  bool closing_ = false;           // close()/disconnect() started: new requests refused
+  bool closed_ = false;
+  bool write_posted_ = false;      // write_next() is queued or running
+  bool flush_requested_ = false;   // close() waits for the outbox (and thin_close) to drain
+  bool flushed_ = false;
+  std::vector<detail::OutgoingFrame> outbox_;
+  std::unordered_map<QueryId, std::shared_ptr<detail::PendingRequest>, detail::QueryIdHash> pending_;
+  std::uint64_t next_order_ = 0;
+  bool mixnet_connected_ = false;
+  InstanceToken daemon_token_{};
+  SphinxGeometry sphinx_geometry_;
+  PigeonholeGeometry pigeonhole_geometry_;
+  std::optional<Bytes> pki_document_;
+
+  // Subscribers. Recursive so a handler may (un)subscribe; unsubscribe() from another thread
+  // waits for a running dispatch to finish.
+  std::recursive_mutex subscribers_mu_;
+  std::map<std::uint64_t, std::shared_ptr<EventHandler>> subscribers_;
+  std::uint64_t next_subscriber_ = 1;
+};
+
+}  // namespace kpthin
