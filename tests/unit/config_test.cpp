@@ -1,0 +1,131 @@
+// thinclient.toml parsing (spec §8.1): the accepted shapes and every rejection.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "kpthin/config.hpp"
+#include "kpthin/errors.hpp"
+
+using namespace kpthin;
+
+namespace {
+
+// Parses text expected to be rejected; returns the error message for further checks.
+std::string rejection(const std::string& text) {
+  auto r = parse_config(text);
+  REQUIRE_MESSAGE(!r.ok(), "accepted: " << text);
+  CHECK(r.status().code() == make_error_code(local_errc::config_invalid));
+  return r.status().message();
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("config: the example of spec 8.1") {
+  auto r = parse_config("[Dial]\n  [Dial.Tcp]\n    Address = \"localhost:64331\"\n    Network = \"tcp\"\n");
+  REQUIRE(r.ok());
+  CHECK(r->kind == TransportKind::kTcp);
+  CHECK(r->address == "localhost:64331");
+  CHECK(r->network == "tcp");
+}
+
+TEST_CASE("config: unix path, abstract @name, tcp defaults, tcp4/tcp6, ws") {
+  auto unix_path = parse_config("[Dial.Unix]\nAddress = \"/run/kpclientd.sock\"\n");
+  REQUIRE(unix_path.ok());
+  CHECK(unix_path->kind == TransportKind::kUnix);
+  CHECK(unix_path->address == "/run/kpclientd.sock");
+
+  auto abstract = parse_config("[Dial]\n[Dial.Unix]\nAddress = \"@kpclientd\"\n");
+  REQUIRE(abstract.ok());
+  CHECK(abstract->address == "@kpclientd");
+
+  auto tcp_default = parse_config("[Dial.Tcp]\nAddress = \"127.0.0.1:1\"\n");
+  REQUIRE(tcp_default.ok());
+  CHECK(tcp_default->network == "tcp");
+
+  auto tcp6 = parse_config("[Dial.Tcp]\nAddress = \"[::1]:64331\"\nNetwork = \"tcp6\"\n");
+  REQUIRE(tcp6.ok());
+  CHECK(tcp6->network == "tcp6");
+  CHECK(tcp6->address == "[::1]:64331");
+
+  auto tcp4 = parse_config("[Dial.Tcp]\nAddress = \"127.0.0.1:1\"\nNetwork = \"tcp4\"\n");
+  REQUIRE(tcp4.ok());
+  CHECK(tcp4->network == "tcp4");
+
+  auto ws = parse_config("[Dial.Ws]\nAddress = \"ws://127.0.0.1:8080/\"\n");
+  REQUIRE(ws.ok());
+  CHECK(ws->kind == TransportKind::kWebSocket);
+
+  auto inline_table = parse_config("Dial = { Unix = { Address = \"/tmp/s\" } }\n");
+  REQUIRE(inline_table.ok());
+  CHECK(inline_table->address == "/tmp/s");
+}
+
+TEST_CASE("config: keys match case-insensitively as a fallback, like BurntSushi/toml") {
+  auto r = parse_config("[dial.tcp]\naddress = \"h:1\"\nnetwork = \"tcp4\"\n");
+  REQUIRE(r.ok());
+  CHECK(r->network == "tcp4");
+}
+
+TEST_CASE("config: rejections name the offending key") {
+  CHECK(contains(rejection(""), "missing required section [Dial]"));
+  CHECK(contains(rejection("[Dial]\n"), "no transport table"));
+  CHECK(contains(rejection("Network = \"tcp\"\n[Dial.Tcp]\nAddress = \"h:1\"\n"), "unknown key Network"));
+  CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"h:1\"\n[SphinxGeometry]\nNrHops = 5\n"),
+                 "unknown key SphinxGeometry"));
+  CHECK(contains(rejection("[Dial]\nFoo = 1\n[Dial.Tcp]\nAddress = \"h:1\"\n"), "unknown key Dial.Foo"));
+  CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"h:1\"\nPort = 5\n"), "unknown key Dial.Tcp.Port"));
+  CHECK(contains(rejection("[Dial.Unix]\nAddress = \"/s\"\nNetwork = \"unix\"\n"), "unknown key Dial.Unix.Network"));
+  CHECK(contains(rejection("[Dial.Ws]\nAddress = \"ws://h:1\"\nNetwork = \"tcp\"\n"), "unknown key Dial.Ws.Network"));
+  CHECK(contains(rejection("[Dial.Ssh]\nAddress = \"h\"\n"), "unknown key Dial.Ssh"));
+  CHECK(contains(rejection("[Dial.Unix]\nAddress = \"/s\"\n[Dial.Tcp]\nAddress = \"h:1\"\n"), "exactly one transport"));
+  CHECK(contains(rejection("[Dial.Tcp]\nAddress = 64331\n"), "Dial.Tcp.Address must be a string"));
+  CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"h:1\"\nNetwork = true\n"), "Dial.Tcp.Network must be a string"));
+  CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"h:1\"\nNetwork = \"udp\"\n"), "Network must be"));
+  CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"\"\n"), "Dial.Tcp.Address is missing or empty"));
+  CHECK(contains(rejection("[Dial.Tcp]\nNetwork = \"tcp\"\n"), "Dial.Tcp.Address is missing or empty"));
+  CHECK(contains(rejection("Dial = \"unix\"\n"), "Dial must be a table"));
+  CHECK(contains(rejection("[Dial]\nTcp = \"h:1\"\n"), "Dial.Tcp must be a table"));
+  CHECK(contains(rejection("[[Dial.Tcp]]\nAddress = \"h:1\"\n"), "Dial.Tcp must be a table"));
+  CHECK(contains(rejection("[Dial.Tcp\nAddress = \"h:1\"\n"), "thinclient.toml:1"));
+}
+
+TEST_CASE("config: format_config round-trips through parse_config, with escaping") {
+  for (const DialTarget& t : {DialTarget{TransportKind::kUnix, "@kpclientd", ""},
+                              DialTarget{TransportKind::kUnix, "/tmp/a \"quoted\" \\path", ""},
+                              DialTarget{TransportKind::kTcp, "[::1]:64331", "tcp6"},
+                              DialTarget{TransportKind::kWebSocket, "ws://127.0.0.1:1/", ""}}) {
+    const std::string text = format_config(t);
+    auto r = parse_config(text);
+    REQUIRE_MESSAGE(r.ok(), text);
+    CHECK(r->kind == t.kind);
+    CHECK(r->address == t.address);
+    CHECK(r->network == t.network);
+  }
+}
+
+TEST_CASE("config: load_config reads a file and names it in errors") {
+  const auto dir = std::filesystem::temp_directory_path() / ("kpthin-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto good = dir / "thinclient.toml";
+  std::ofstream(good) << "[Dial.Tcp]\nAddress = \"localhost:64331\"\n";
+  auto r = load_config(good);
+  REQUIRE(r.ok());
+  CHECK(r->address == "localhost:64331");
+
+  const auto bad = dir / "bad.toml";
+  std::ofstream(bad) << "[Dial.Tcp]\nAddress = \"h:1\"\nBogus = 1\n";
+  auto b = load_config(bad);
+  REQUIRE(!b.ok());
+  CHECK(contains(b.status().message(), bad.string() + ":3"));
+
+  auto missing = load_config(dir / "absent.toml");
+  REQUIRE(!missing.ok());
+  CHECK(missing.status().code() == make_error_code(local_errc::config_invalid));
+  std::filesystem::remove_all(dir);
+}
