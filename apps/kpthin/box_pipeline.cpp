@@ -1,0 +1,186 @@
+#include "box_pipeline.hpp"
+
+#include "exit_codes.hpp"
+#include "interrupt.hpp"
+#include "kpthin/errors.hpp"
+
+namespace kpthin::cli {
+namespace {
+
+template <class F>
+auto run_async(F&& f) {
+  return std::async(std::launch::async, [f = std::forward<F>(f)]() mutable {
+    block_interrupts_in_this_thread();
+    return f();
+  });
+}
+
+bool is_tombstone(const Status& status) {
+  return status.code() == make_error_code(replica_errc::tombstone);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+BoxWriter::BoxWriter(Session& session, const SecretBytes& write_cap, Bytes start_index,
+                     ResendOptions options, std::size_t window)
+    : session_(session),
+      write_cap_(write_cap),
+      next_index_(start_index),
+      confirmed_(std::move(start_index)),
+      options_(options),
+      window_(window == 0 ? 1 : window) {
+  options_.interrupt = &cancel_flag();
+}
+
+BoxWriter::~BoxWriter() {
+  if (!in_flight_.empty()) {
+    request_cancel();
+    for (InFlight& f : in_flight_) f.result.wait();
+  }
+}
+
+void BoxWriter::write(ByteView plaintext) {
+  throw_if_interrupted();
+  Result<EncryptedMessage> encrypted =
+      session_.pigeonhole().encrypt_write(plaintext, write_cap_, view(next_index_), session_.local_timeout());
+  if (!encrypted) {
+    drain_after_failure();
+    fail_status(encrypted.status(), what + ": encrypting box " + std::to_string(confirmed_count_ + in_flight_.size() + 1));
+  }
+  Bytes next = encrypted->next_message_box_index;
+  write_encrypted(std::move(encrypted).value(), std::move(next));
+}
+
+void BoxWriter::write_encrypted(EncryptedMessage message, Bytes next_index) {
+  throw_if_interrupted();
+  Pigeonhole* pigeonhole = &session_.pigeonhole();
+  const SecretBytes* cap = &write_cap_;
+  ResendOptions options = options_;
+  Duration timeout = session_.wait_timeout();
+  InFlight f;
+  f.result = run_async([pigeonhole, cap, options, timeout, message = std::move(message)] {
+    return pigeonhole->start_resending_write(message, *cap, options, timeout);
+  });
+  next_index_ = next_index;
+  f.next_index = std::move(next_index);
+  in_flight_.push_back(std::move(f));
+  collect(in_flight_.size() >= window_);
+}
+
+void BoxWriter::finish() {
+  while (!in_flight_.empty()) collect(true);
+}
+
+void BoxWriter::collect(bool wait_for_front) {
+  std::uint64_t before = confirmed_count_;
+  while (!in_flight_.empty()) {
+    InFlight& front = in_flight_.front();
+    if (!wait_for_front &&
+        front.result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      break;
+    }
+    wait_for_front = false;
+    Result<ResendResult> result = front.result.get();
+    if (!result) {
+      Status status = result.status();
+      std::uint64_t box = confirmed_count_ + 1;
+      in_flight_.pop_front();
+      drain_after_failure();
+      fail_status(status, what + ": box " + std::to_string(box) + " was not confirmed");
+    }
+    confirmed_ = std::move(front.next_index);
+    ++confirmed_count_;
+    in_flight_.pop_front();
+  }
+  if (confirmed_count_ != before && on_confirmed) on_confirmed(confirmed_, confirmed_count_);
+}
+
+void BoxWriter::drain_after_failure() {
+  // Later boxes may still succeed, but the position must not pass the failed one.
+  request_cancel();
+  for (InFlight& f : in_flight_) f.result.wait();
+  in_flight_.clear();
+  if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+BoxReader::BoxReader(Session& session, ByteView read_cap, Bytes start_index, ResendOptions options,
+                     std::optional<std::uint64_t> limit, std::size_t window)
+    : session_(session),
+      read_cap_(read_cap.begin(), read_cap.end()),
+      next_index_(std::move(start_index)),
+      options_(options),
+      remaining_(limit),
+      window_(window == 0 ? 1 : window) {
+  options_.interrupt = &cancel_flag();
+}
+
+BoxReader::~BoxReader() { cancel_all(); }
+
+void BoxReader::cancel_all() {
+  if (in_flight_.empty()) return;
+  request_cancel();
+  for (InFlight& f : in_flight_) f.result.wait();
+  in_flight_.clear();
+}
+
+void BoxReader::refill() {
+  while (in_flight_.size() < window_ && (!remaining_ || *remaining_ > 0)) {
+    if (cancel_flag().load()) return;  // what is in flight still completes (cancelled)
+    Result<EncryptedMessage> encrypted =
+        session_.pigeonhole().encrypt_read(view(read_cap_), view(next_index_), session_.local_timeout());
+    if (!encrypted) {
+      cancel_all();
+      fail_status(encrypted.status(), "preparing a read");
+    }
+    InFlight f;
+    f.box_index = next_index_;
+    f.next_index = encrypted->next_message_box_index;
+    Pigeonhole* pigeonhole = &session_.pigeonhole();
+    ResendOptions options = options_;
+    Duration timeout = session_.wait_timeout();
+    Bytes cap = read_cap_;
+    Bytes box = f.box_index;
+    f.result = run_async([pigeonhole, options, timeout, cap = std::move(cap), box = std::move(box),
+                          message = std::move(encrypted).value()] {
+      return pigeonhole->start_resending_read(message, view(cap), view(box), options, timeout);
+    });
+    next_index_ = f.next_index;
+    in_flight_.push_back(std::move(f));
+    if (remaining_) --*remaining_;
+  }
+}
+
+bool BoxReader::next_ready() {
+  return !in_flight_.empty() &&
+         in_flight_.front().result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+ReadOutcome BoxReader::next() {
+  refill();
+  throw_if_interrupted();
+  if (in_flight_.empty()) fail(ExitCode::kOther, "internal error: read past the requested count");
+  InFlight front = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  Result<ResendResult> result = front.result.get();
+  ReadOutcome outcome;
+  outcome.box_index = std::move(front.box_index);
+  outcome.next_index = std::move(front.next_index);
+  if (!result) {
+    if (is_tombstone(result.status())) {
+      outcome.kind = ReadOutcome::Kind::kTombstone;
+      refill();
+      return outcome;
+    }
+    cancel_all();
+    fail_status(result.status(), what);
+  }
+  if (result->plaintext) outcome.plaintext = std::move(*result->plaintext);
+  refill();
+  return outcome;
+}
+
+}  // namespace kpthin::cli

@@ -1,0 +1,106 @@
+// Pipelines of box operations: several start-resending requests in flight on one connection
+// (the daemon handles them independently), completed strictly in order, so positions can be
+// advanced only past boxes that are confirmed (writes) or delivered (reads).
+//
+// On the first failure every other in-flight operation is cancelled at the daemon, the
+// confirmations before the failure are still reported, and the failure is thrown as CliError.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <optional>
+
+#include "kpthin/pigeonhole.hpp"
+#include "session.hpp"
+
+namespace kpthin::cli {
+
+inline constexpr std::size_t kDefaultWindow = 32;
+
+class BoxWriter {
+ public:
+  // Writes consecutive boxes of the channel `write_cap`, starting at `start_index`.
+  BoxWriter(Session& session, const SecretBytes& write_cap, Bytes start_index, ResendOptions options,
+            std::size_t window = kDefaultWindow);
+  ~BoxWriter();  // cancels and drains whatever is still in flight
+
+  // Encrypts `plaintext` for the next box and sends it; blocks while the window is full.
+  void write(ByteView plaintext);
+  // Sends an already encrypted box (e.g. a tombstone) whose successor index is `next_index`.
+  void write_encrypted(EncryptedMessage message, Bytes next_index);
+  // Waits until every box is confirmed.
+  void finish();
+
+  // The index after the last confirmed box (what to save).
+  const Bytes& confirmed_index() const { return confirmed_; }
+  std::uint64_t confirmed_count() const { return confirmed_count_; }
+
+  // Called on the caller's thread after one or more boxes were confirmed (save here).
+  std::function<void(const Bytes& confirmed_index, std::uint64_t confirmed_count)> on_confirmed;
+  // What the failure message says is being done ("writing box 12 of x.write").
+  std::string what = "writing";
+
+ private:
+  struct InFlight {
+    std::future<Result<ResendResult>> result;
+    Bytes next_index;
+  };
+  void collect(bool wait_for_front);
+  void drain_after_failure();
+
+  Session& session_;
+  const SecretBytes& write_cap_;
+  Bytes next_index_;
+  Bytes confirmed_;
+  std::uint64_t confirmed_count_ = 0;
+  ResendOptions options_;
+  std::size_t window_;
+  std::deque<InFlight> in_flight_;
+};
+
+// What one read produced.
+struct ReadOutcome {
+  enum class Kind { kMessage, kTombstone } kind = Kind::kMessage;
+  Bytes plaintext;
+  Bytes box_index;   // the box that was read
+  Bytes next_index;  // the index after it
+};
+
+class BoxReader {
+ public:
+  // Reads consecutive boxes of `read_cap` from `start_index`; at most `limit` boxes are
+  // requested in total (nullopt = unbounded, for --follow).
+  BoxReader(Session& session, ByteView read_cap, Bytes start_index, ResendOptions options,
+            std::optional<std::uint64_t> limit, std::size_t window);
+  ~BoxReader();
+
+  // The next box in order; waits for it. Tombstones come back as an outcome; every other
+  // failure throws CliError after cancelling the reads still in flight.
+  ReadOutcome next();
+  // True if the next() result is already available (to batch position saves).
+  bool next_ready();
+
+  // What the failure message says was being done.
+  std::string what = "reading";
+
+ private:
+  struct InFlight {
+    std::future<Result<ResendResult>> result;
+    Bytes box_index;
+    Bytes next_index;
+  };
+  void refill();
+  void cancel_all();
+
+  Session& session_;
+  Bytes read_cap_;
+  Bytes next_index_;
+  ResendOptions options_;
+  std::optional<std::uint64_t> remaining_;
+  std::size_t window_;
+  std::deque<InFlight> in_flight_;
+};
+
+}  // namespace kpthin::cli

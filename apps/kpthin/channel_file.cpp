@@ -1,0 +1,317 @@
+#include "channel_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <toml++/toml.h>
+
+#include "interrupt.hpp"
+#include "kpthin/pki.hpp"
+
+namespace kpthin::cli {
+namespace {
+
+constexpr std::string_view kChecksumDomain = "kpthin-channel-v1";
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// First 8 bytes of BLAKE2b-256(domain ‖ 0 ‖ kind ‖ 0 ‖ capability ‖ index), as hex. Catches
+// truncation and accidental edits; it is not a MAC.
+std::string checksum(ChannelKind kind, ByteView capability, ByteView index) {
+  Bytes data(kChecksumDomain.begin(), kChecksumDomain.end());
+  data.push_back(0);
+  std::string_view name = kind_name(kind);
+  data.insert(data.end(), name.begin(), name.end());
+  data.push_back(0);
+  data.insert(data.end(), capability.begin(), capability.end());
+  data.insert(data.end(), index.begin(), index.end());
+  Hash256 digest = blake2b_256(view(data));
+  wipe(data.data(), data.size());
+  return to_hex(ByteView(digest.data(), 8));
+}
+
+[[noreturn]] void damaged(const std::string& source, const std::string& what) {
+  fail(ExitCode::kConfig, "channel file " + source + " is invalid: " + what +
+                              "; restore it, or recreate it with `kpthin keypair --import`");
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Creates a temporary file next to `path`, writes and fsyncs `contents`. Returns its fd (open)
+// and fills `temp_path`.
+int write_temp(const std::filesystem::path& path, std::string_view contents, unsigned mode,
+               std::string& temp_path) {
+  temp_path = path.string() + ".tmp.XXXXXX";
+  int fd = ::mkstemp(temp_path.data());
+  if (fd < 0) {
+    int err = errno;
+    fail(ExitCode::kOther, "cannot create a temporary file next to " + path.string() + ": " +
+                               errno_text(err) + "; check that the directory is writable");
+  }
+  if (::fchmod(fd, mode) != 0 || !write_all(fd, contents) || ::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(temp_path.c_str());
+    fail(ExitCode::kOther, "cannot write " + path.string() + ": " + errno_text(err) +
+                               "; the previous content is unchanged");
+  }
+  return fd;
+}
+
+}  // namespace
+
+const char* kind_name(ChannelKind kind) { return kind == ChannelKind::kWrite ? "write" : "read"; }
+
+std::string format_channel(const Channel& channel) {
+  std::string text;
+  text += "# kpthin channel file, see kpthin-channel(5).\n";
+  if (channel.kind == ChannelKind::kWrite) {
+    text += "# It holds a WRITE capability: anyone with this file can write to the channel.\n";
+  }
+  text += "kind = \"";
+  text += kind_name(channel.kind);
+  text += "\"\ncapability = \"";
+  text += to_base64(channel.capability.reveal());
+  text += "\"\nindex = \"";
+  text += to_base64(view(channel.index));
+  text += "\"\nchecksum = \"";
+  text += checksum(channel.kind, channel.capability.reveal(), view(channel.index));
+  text += "\"\n";
+  return text;
+}
+
+Channel parse_channel(std::string_view text, const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    damaged(source, std::string("not valid TOML (") + std::string(e.description()) + " at line " +
+                        std::to_string(e.source().begin.line) + ")");
+  }
+  for (const auto& [key, value] : table) {
+    std::string_view k = key.str();
+    if (k != "kind" && k != "capability" && k != "index" && k != "checksum") {
+      damaged(source, "unknown key \"" + std::string(k) + "\"");
+    }
+    if (!value.is_string()) damaged(source, "key \"" + std::string(k) + "\" must be a string");
+  }
+  auto get = [&](const char* key) -> std::string {
+    auto value = table[key].value<std::string>();
+    if (!value) damaged(source, std::string("missing key \"") + key + "\"");
+    return *value;
+  };
+  Channel channel;
+  std::string kind = get("kind");
+  if (kind == "write") {
+    channel.kind = ChannelKind::kWrite;
+  } else if (kind == "read") {
+    channel.kind = ChannelKind::kRead;
+  } else {
+    damaged(source, "kind must be \"read\" or \"write\", not \"" + kind + "\"");
+  }
+  std::string cap_text = get("capability");
+  Bytes cap;
+  if (!from_base64(cap_text, cap)) damaged(source, "capability is not valid base64");
+  wipe(cap_text.data(), cap_text.size());
+  std::size_t want = channel.kind == ChannelKind::kWrite ? kWriteCapSize : kReadCapSize;
+  if (cap.size() != want) {
+    std::size_t got = cap.size();
+    wipe(cap.data(), cap.size());
+    damaged(source, "a " + kind + " capability has " + std::to_string(want) + " bytes, this one " +
+                        std::to_string(got));
+  }
+  channel.capability = SecretBytes(std::move(cap));
+  if (!from_base64(get("index"), channel.index)) damaged(source, "index is not valid base64");
+  if (channel.index.size() != kMessageBoxIndexSize) {
+    damaged(source, "a box index has " + std::to_string(kMessageBoxIndexSize) + " bytes, this one " +
+                        std::to_string(channel.index.size()));
+  }
+  if (get("checksum") != checksum(channel.kind, channel.capability.reveal(), view(channel.index))) {
+    damaged(source, "checksum mismatch (the file was edited or damaged)");
+  }
+  return channel;
+}
+
+void atomic_replace(const std::filesystem::path& path, std::string_view contents, unsigned mode,
+                    int* keep_locked_fd) {
+  std::string temp_path;
+  int fd = write_temp(path, contents, mode, temp_path);
+  // Lock the new inode before it becomes visible, so there is no instant where another process
+  // could lock the file under this name.
+  if (keep_locked_fd) ::flock(fd, LOCK_EX);
+  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(temp_path.c_str());
+    fail(ExitCode::kOther, "cannot replace " + path.string() + ": " + errno_text(err) +
+                               "; the previous content is unchanged");
+  }
+  fsync_directory(path.parent_path());
+  if (keep_locked_fd) {
+    *keep_locked_fd = fd;
+  } else {
+    ::close(fd);
+  }
+}
+
+void create_channel_file(const std::filesystem::path& path, const Channel& channel, bool overwrite) {
+  std::string text = format_channel(channel);
+  if (overwrite) {
+    atomic_replace(path, text, 0600);
+  } else {
+    std::string temp_path;
+    int fd = write_temp(path, text, 0600, temp_path);
+    ::close(fd);
+    // link() fails if the name exists, which rename() would silently replace.
+    int rc = ::link(temp_path.c_str(), path.c_str());
+    int err = errno;
+    ::unlink(temp_path.c_str());
+    if (rc != 0) {
+      if (err == EEXIST) {
+        fail(ExitCode::kUsage, path.string() + " already exists; choose another name or pass --force");
+      }
+      fail(ExitCode::kOther, "cannot create " + path.string() + ": " + errno_text(err));
+    }
+    fsync_directory(path.parent_path());
+  }
+  wipe(text.data(), text.size());
+}
+
+std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_missing) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    fail(code_if_missing, "cannot read " + path.string() + ": " + errno_text(err));
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      fail(code_if_missing, "cannot read " + path.string() + ": " + errno_text(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+ChannelFile ChannelFile::open(const std::filesystem::path& path, std::optional<ChannelKind> expected,
+                              std::chrono::milliseconds lock_wait) {
+  ChannelFile file;
+  file.path_ = path;
+  auto deadline = lock_wait == std::chrono::milliseconds::max()
+                      ? std::chrono::steady_clock::time_point::max()
+                      : std::chrono::steady_clock::now() + lock_wait;
+  for (;;) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (err == ENOENT) {
+        fail(ExitCode::kConfig, "channel file " + path.string() +
+                                    " does not exist; create one with `kpthin keypair NAME`");
+      }
+      fail(ExitCode::kConfig, "cannot open channel file " + path.string() + ": " + errno_text(err));
+    }
+    // Wait for the lock, staying responsive to Ctrl-C and the deadline.
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        int err = errno;
+        ::close(fd);
+        fail(ExitCode::kOther, "cannot lock " + path.string() + ": " + errno_text(err));
+      }
+      if (interrupted()) {
+        ::close(fd);
+        fail(ExitCode::kInterrupted, "interrupted while waiting for the lock on " + path.string());
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        ::close(fd);
+        fail(ExitCode::kTimeout, path.string() +
+                                     " is locked by another kpthin process; wait for it to finish");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // The file may have been replaced while we waited; the lock must be on the current inode.
+    struct stat held {}, current {};
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_ino == current.st_ino &&
+        held.st_dev == current.st_dev) {
+      file.lock_fd_ = fd;
+      break;
+    }
+    ::close(fd);
+  }
+  std::string text = read_text_file(path, ExitCode::kConfig);
+  file.channel_ = parse_channel(text, path.string());
+  wipe(text.data(), text.size());
+  if (expected && *expected != file.channel_.kind) {
+    std::string want = kind_name(*expected);
+    fail(ExitCode::kUsage, path.string() + " is a " + kind_name(file.channel_.kind) +
+                               " channel but this command needs a " + want + " channel (the ." +
+                               want + " file made by `kpthin keypair`)");
+  }
+  return file;
+}
+
+ChannelFile::ChannelFile(ChannelFile&& other) noexcept
+    : path_(std::move(other.path_)), channel_(std::move(other.channel_)), lock_fd_(other.lock_fd_) {
+  other.lock_fd_ = -1;
+}
+
+ChannelFile& ChannelFile::operator=(ChannelFile&& other) noexcept {
+  if (this != &other) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    path_ = std::move(other.path_);
+    channel_ = std::move(other.channel_);
+    lock_fd_ = other.lock_fd_;
+    other.lock_fd_ = -1;
+  }
+  return *this;
+}
+
+ChannelFile::~ChannelFile() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void ChannelFile::save_index(ByteView index) {
+  if (index.size() == channel_.index.size() &&
+      std::equal(index.begin(), index.end(), channel_.index.begin())) {
+    return;
+  }
+  Channel updated{channel_.kind, channel_.capability, Bytes(index.begin(), index.end())};
+  std::string text = format_channel(updated);
+  int new_fd = -1;
+  atomic_replace(path_, text, 0600, &new_fd);
+  wipe(text.data(), text.size());
+  // Keep holding a lock on the inode now under the name; the old one is gone.
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = new_fd;
+  channel_.index = std::move(updated.index);
+}
+
+}  // namespace kpthin::cli

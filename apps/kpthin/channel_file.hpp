@@ -1,0 +1,79 @@
+// Channel files (kpthin-channel(5)): a capability and the current box index, kept on disk so
+// that positions survive across invocations and capabilities never appear on a command line.
+//
+// Contract: files are created mode 0600; every change is an atomic replace (temporary file in
+// the same directory, fsync, rename, directory fsync) made while holding an exclusive flock on
+// the file, so a crash leaves either the old or the new content, never a torn file. Parsing is
+// strict: an unknown key, a wrong kind, a capability or index of the wrong size, or a checksum
+// mismatch is an error (exit code 3) naming the file and what to do.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "exit_codes.hpp"
+#include "kpthin/bytes.hpp"
+
+namespace kpthin::cli {
+
+enum class ChannelKind { kRead, kWrite };
+
+const char* kind_name(ChannelKind kind);
+
+struct Channel {
+  ChannelKind kind = ChannelKind::kRead;
+  SecretBytes capability;  // 168-byte write cap or 136-byte read cap
+  Bytes index;             // 104-byte MessageBoxIndex of the next box to use
+};
+
+// TOML text of a channel file, checksum included.
+std::string format_channel(const Channel& channel);
+
+// Parses channel file text; throws CliError(kConfig) naming `source` on any defect.
+Channel parse_channel(std::string_view text, const std::string& source);
+
+// Creates a new channel file atomically. Refuses (CliError kUsage) to replace an existing file
+// unless `overwrite` is set.
+void create_channel_file(const std::filesystem::path& path, const Channel& channel, bool overwrite);
+
+// An open channel file, exclusively locked until destroyed.
+class ChannelFile {
+ public:
+  // Opens, locks (waiting at most `lock_wait`) and parses `path`. If `expected` is set and the
+  // file is of the other kind, fails with kUsage and says which file to use instead.
+  static ChannelFile open(const std::filesystem::path& path, std::optional<ChannelKind> expected,
+                          std::chrono::milliseconds lock_wait = std::chrono::milliseconds::max());
+
+  ChannelFile(ChannelFile&& other) noexcept;
+  ChannelFile& operator=(ChannelFile&& other) noexcept;
+  ChannelFile(const ChannelFile&) = delete;
+  ChannelFile& operator=(const ChannelFile&) = delete;
+  ~ChannelFile();
+
+  const Channel& channel() const { return channel_; }
+  const std::filesystem::path& path() const { return path_; }
+
+  // Replaces the stored index atomically (no-op if unchanged). Throws CliError(kOther) if the
+  // file cannot be written; the old content is then still in place.
+  void save_index(ByteView index);
+
+ private:
+  ChannelFile() = default;
+  std::filesystem::path path_;
+  Channel channel_;
+  int lock_fd_ = -1;
+};
+
+// Writes `contents` to `path` atomically (temp + fsync + rename + directory fsync) with `mode`.
+// If `keep_locked_fd` is given, the new file is flock'ed before it becomes visible and its fd
+// is returned there (the caller owns it). Throws CliError(kOther) on failure.
+void atomic_replace(const std::filesystem::path& path, std::string_view contents, unsigned mode,
+                    int* keep_locked_fd = nullptr);
+
+// Reads a whole file; throws CliError(code) with "cannot read <path>: <reason>" on failure.
+std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_missing);
+
+}  // namespace kpthin::cli

@@ -1,0 +1,113 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <vector>
+
+#include "duration.hpp"
+#include "exit_codes.hpp"
+#include "global_options.hpp"
+#include "interrupt.hpp"
+#include "output.hpp"
+
+namespace kpthin::cli {
+namespace {
+
+constexpr const char* kMainFooter = R"(Examples:
+  kpthin keypair chat                      # chat.write + chat.read channel files
+  echo hello | kpthin write chat.write     # one box from stdin
+  kpthin read --timeout 2m chat.read       # wait for the next box, print it raw
+  seq 1 100 | kpthin write --split lines chat.write
+  kpthin read --follow --delimiter '' chat.read | grep something
+  kpthin watch --until pki --timeout 60s   # readiness gate for CI
+
+Exit codes: 0 ok, 1 other failure, 2 usage, 3 config, 4 daemon unreachable, 5 timeout,
+6 box not found, 7 tombstone, 8 box already exists, 9 copy failed, 10 protocol error,
+130 interrupted. See kpthin(1) and kpthin-<subcommand>(1).)";
+
+void configure_logging(const GlobalOptions& global) {
+  Verbosity v = global.quiet ? Verbosity::kQuiet
+                : global.verbose >= 2 ? Verbosity::kDebug
+                : global.verbose == 1 ? Verbosity::kVerbose
+                                      : Verbosity::kNormal;
+  set_verbosity(v);
+  // libkpthin logs through spdlog's default logger (stderr).
+  spdlog::set_level(v == Verbosity::kDebug     ? spdlog::level::debug
+                    : v == Verbosity::kVerbose ? spdlog::level::info
+                    : v == Verbosity::kQuiet   ? spdlog::level::off
+                                               : spdlog::level::warn);
+  spdlog::set_pattern("kpthin: %l: %v");
+}
+
+}  // namespace
+
+int run_kpthin(int argc, char** argv) {
+  GlobalOptions global;
+  CLI::App app{"kpthin: a thin client for the Katzenpost mixnet daemon kpclientd: Pigeonhole channels\n"
+               "(keypair, write, read, tombstone, copy), service messages (send), events (watch).",
+               "kpthin"};
+  app.set_version_flag("--version", std::string("kpthin ") + KPTHIN_VERSION);
+  app.require_subcommand(1);
+  app.footer(kMainFooter);
+  app.add_option("-c,--config", global.config,
+                 "thinclient.toml to use (default: $KPTHIN_CONFIG, ./thinclient.toml, "
+                 "$XDG_CONFIG_HOME/kpthin/thinclient.toml)")
+      ->type_name("FILE");
+  std::string timeout_text;
+  app.add_option("--timeout", timeout_text, "bound every wait, e.g. 500ms, 30s, 2m (default: wait forever)")
+      ->type_name("DURATION");
+  app.add_flag("--json", global.json, "print one JSON object per result (binary as base64)");
+  app.add_flag("-v,--verbose", global.verbose, "more messages on stderr (repeat for debug)");
+  app.add_flag("-q,--quiet", global.quiet, "no messages on stderr except errors");
+
+  std::vector<Command> commands = {
+      add_keypair_command(app, global),   add_write_command(app, global),
+      add_read_command(app, global),      add_tombstone_command(app, global),
+      add_copy_command(app, global),      add_send_command(app, global),
+      add_watch_command(app, global),     add_services_command(app, global),
+  };
+  for (Command& command : commands) command.app->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string where = "kpthin";
+    for (CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
+    std::cerr << "kpthin: " << e.what() << "; see `" << where << " --help`\n";
+    return static_cast<int>(ExitCode::kUsage);
+  }
+
+  try {
+    if (!timeout_text.empty()) {
+      auto timeout = parse_duration(timeout_text);
+      if (!timeout) {
+        fail(ExitCode::kUsage, "--timeout " + timeout_text + " is not a duration; use e.g. 500ms, 30s, 2m, 1h");
+      }
+      global.timeout = *timeout;
+    }
+    configure_logging(global);
+    install_interrupt_handlers();
+    for (Command& command : commands) {
+      if (command.app->parsed()) {
+        command.run();
+        break;
+      }
+    }
+    if (interrupted()) return static_cast<int>(ExitCode::kInterrupted);
+    return 0;
+  } catch (const CliError& e) {
+    std::cerr << "kpthin: " << e.what() << "\n";
+    if (interrupted()) return static_cast<int>(ExitCode::kInterrupted);
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "kpthin: unexpected error: " << e.what() << "; please report this\n";
+    return static_cast<int>(ExitCode::kOther);
+  }
+}
+
+}  // namespace kpthin::cli

@@ -1,0 +1,236 @@
+// kpthin copy: write a payload to one or several channels atomically through a courier copy
+// stream, optionally with a resumable state file and pigeonhole-cp's file framing.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "channel_file.hpp"
+#include "copy_state.hpp"
+#include "copy_stream.hpp"
+#include "exit_codes.hpp"
+#include "file_framing.hpp"
+#include "global_options.hpp"
+#include "input_splitter.hpp"
+#include "interrupt.hpp"
+#include "output.hpp"
+#include "session.hpp"
+
+namespace kpthin::cli {
+namespace {
+
+// The daemon refuses larger payloads per destination (create_courier_envelopes_*).
+constexpr std::size_t kCopyPayloadLimit = 10 * 1024 * 1024;
+
+struct CopyOptions {
+  std::vector<std::string> to;
+  std::vector<std::string> files;
+  bool framed = false;
+  std::string state;
+  bool resume = false;
+};
+
+Bytes load_payload(const std::string& file, bool framed) {
+  bool from_stdin = file.empty() || file == "-";
+  std::string what = from_stdin ? "standard input" : file;
+  int fd = STDIN_FILENO;
+  if (!from_stdin) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+      fail(ExitCode::kUsage, file + " is not a readable regular file; give a file or - for stdin");
+    }
+    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(ExitCode::kUsage, "cannot open " + file);
+  }
+  Bytes data;
+  try {
+    data = read_single_message(fd, kCopyPayloadLimit, what);
+  } catch (const CliError& e) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    if (e.code() == ExitCode::kUsage) {
+      fail(ExitCode::kUsage, what + " is more than the daemon's copy limit of " + std::to_string(kCopyPayloadLimit) +
+                                 " bytes (10 MiB) per destination; split it, or use `kpthin write --split box`");
+    }
+    throw;
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  if (!framed) return data;
+  FileHeader header{from_stdin ? std::string("stdin") : std::filesystem::path(file).filename().string(), data.size()};
+  Bytes out = encode_file_header(header);
+  if (out.size() + data.size() > kCopyPayloadLimit) {
+    fail(ExitCode::kUsage, what + " with its file header is more than the daemon's copy limit of " +
+                               std::to_string(kCopyPayloadLimit) + " bytes");
+  }
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+void report(const GlobalOptions& global, const CopyState& state) {
+  if (global.json) {
+    nlohmann::json out;
+    out["boxes"] = state.total;
+    out["destinations"] = nlohmann::json::array();
+    for (const auto& d : state.destinations) out["destinations"].push_back({{"channel", d.channel}});
+    write_json_line(out);
+  }
+  info("copied to " + std::to_string(state.destinations.size()) + " channel(s) through " +
+       std::to_string(state.total) + " copy-stream box(es)");
+}
+
+// Runs (or resumes) the copy described by `state`, saving progress when `state_path` is set.
+void execute(Session& session, CopyState& state, const std::vector<Bytes>& elements,
+             std::vector<ChannelFile>& destinations, const std::string& state_path) {
+  auto save = [&] {
+    if (!state_path.empty()) save_copy_state(state_path, state);
+  };
+  if (state.phase == CopyState::Phase::kWriting) {
+    write_copy_stream(session, state.temp_write_cap, state.temp_next_index, elements, state.written,
+                      [&](std::size_t written, const Bytes& next_index) {
+                        state.written = written;
+                        state.temp_next_index = next_index;
+                        save();
+                      });
+    state.phase = CopyState::Phase::kCopying;
+    save();
+  }
+  run_copy_command(session, state.temp_write_cap);
+  for (std::size_t i = 0; i < destinations.size(); ++i) {
+    destinations[i].save_index(view(state.destinations[i].next_index));
+  }
+  if (!state_path.empty()) remove_copy_state(state_path);
+}
+
+void run_resume(const CopyOptions& opt, const GlobalOptions& global) {
+  std::vector<Bytes> elements;
+  CopyState state = load_copy_state(opt.state, elements);
+  std::vector<ChannelFile> destinations;
+  std::size_t finished = 0;
+  for (const auto& d : state.destinations) {
+    destinations.push_back(ChannelFile::open(d.channel, ChannelKind::kWrite, global.timeout.value_or(kWaitForever)));
+    const Bytes& now = destinations.back().channel().index;
+    if (now == d.next_index) {
+      ++finished;
+    } else if (now != d.start_index) {
+      fail(ExitCode::kCopyFailed, d.channel + " moved since the copy began (someone wrote to it); the copy "
+                                               "cannot be resumed safely; start it again without --resume");
+    }
+  }
+  if (finished == destinations.size()) {
+    remove_copy_state(opt.state);
+    note("the copy in " + opt.state + " had already finished");
+    report(global, state);
+    return;
+  }
+  if (finished != 0) fail(ExitCode::kCopyFailed, "some destinations of the copy already moved; start it again");
+  info("resuming the copy at copy-stream box " + std::to_string(state.written + 1) + " of " + std::to_string(state.total));
+  Session session(global);
+  execute(session, state, elements, destinations, opt.state);
+  report(global, state);
+}
+
+void run_copy(const CopyOptions& opt, const GlobalOptions& global) {
+  if (opt.resume) {
+    if (opt.state.empty()) fail(ExitCode::kUsage, "--resume needs --state FILE");
+    if (!opt.to.empty() || !opt.files.empty()) {
+      fail(ExitCode::kUsage, "--resume takes the destinations from the state file; drop --to/--file");
+    }
+    run_resume(opt, global);
+    return;
+  }
+  if (opt.to.empty()) fail(ExitCode::kUsage, "give at least one destination with --to CHANNEL.write");
+  if (!opt.files.empty() && opt.files.size() != opt.to.size()) {
+    fail(ExitCode::kUsage, "give one --file per --to (paired in order), or a single --to reading stdin");
+  }
+  if (opt.files.empty() && opt.to.size() > 1) {
+    fail(ExitCode::kUsage, "several destinations need one --file each (--to A.write --file a --to B.write --file b)");
+  }
+  std::set<std::filesystem::path> seen;
+  for (const auto& to : opt.to) {
+    if (!seen.insert(std::filesystem::weakly_canonical(to)).second) {
+      fail(ExitCode::kUsage, to + " is given twice; each destination channel can appear once");
+    }
+  }
+  if (!opt.state.empty()) {
+    std::error_code ec;
+    if (std::filesystem::exists(opt.state, ec)) {
+      fail(ExitCode::kUsage, "state file " + opt.state + " exists; continue it with --resume, or remove it");
+    }
+  }
+
+  std::vector<Bytes> payloads;
+  for (std::size_t i = 0; i < opt.to.size(); ++i) {
+    payloads.push_back(load_payload(opt.files.empty() ? std::string("-") : opt.files[i], opt.framed));
+  }
+  std::vector<ChannelFile> destinations;
+  for (const auto& to : opt.to) {
+    destinations.push_back(ChannelFile::open(to, ChannelKind::kWrite, global.timeout.value_or(kWaitForever)));
+  }
+
+  Session session(global);
+  CopyState state;
+  std::vector<Bytes> elements;
+  // One destination per envelope request, carrying the encoder buffer between them, so no
+  // request frame holds more than one payload and no box is wasted between destinations.
+  for (std::size_t i = 0; i < destinations.size(); ++i) {
+    std::vector<CourierDestination> one(1);
+    one[0].payload = std::move(payloads[i]);
+    one[0].write_cap = destinations[i].channel().capability;
+    one[0].start_index = destinations[i].channel().index;
+    bool first = i == 0, last = i + 1 == destinations.size();
+    Result<CourierEnvelopes> envelopes = session.pigeonhole().courier_envelopes_from_multi_payload(
+        one, first, last, state.buffer, session.local_timeout());
+    if (!envelopes) fail_status(envelopes.status(), "preparing the copy stream for " + destinations[i].path().string());
+    if (envelopes->next_dest_indices.size() != 1) {
+      fail(ExitCode::kProtocol, "the daemon's copy stream for " + destinations[i].path().string() +
+                                    " has no next index; nothing was written");
+    }
+    for (Bytes& e : envelopes->envelopes) elements.push_back(std::move(e));
+    state.buffer = last ? std::nullopt : envelopes->buffer;
+    state.destinations.push_back({destinations[i].path().string(), destinations[i].channel().index,
+                                  envelopes->next_dest_indices[0]});
+    throw_if_interrupted();
+  }
+  TempChannel temp = new_temp_channel(session);
+  state.temp_write_cap = temp.write_cap;
+  state.temp_start_index = temp.start_index;
+  state.temp_next_index = temp.start_index;
+  state.total = elements.size();
+  if (!opt.state.empty()) {
+    save_copy_elements(opt.state, elements, state);
+    save_copy_state(opt.state, state);
+  }
+  try {
+    execute(session, state, elements, destinations, opt.state);
+  } catch (const CliError& e) {
+    if (!opt.state.empty() && (e.code() == ExitCode::kInterrupted || e.code() == ExitCode::kTimeout ||
+                               e.code() == ExitCode::kDaemonUnreachable)) {
+      note("the copy can be continued with: kpthin copy --resume --state " + opt.state);
+    }
+    throw;
+  }
+  report(global, state);
+}
+
+}  // namespace
+
+Command add_copy_command(CLI::App& app, const GlobalOptions& global) {
+  auto opt = std::make_shared<CopyOptions>();
+  CLI::App* sub = app.add_subcommand("copy", "Write a payload (up to 10 MiB) to one or more channels, atomically");
+  sub->add_option("-t,--to", opt->to, "destination write channel (repeatable)")->type_name("CHANNEL");
+  sub->add_option("-f,--file", opt->files, "payload for the --to in the same position (default: stdin)")
+      ->type_name("FILE");
+  sub->add_flag("--framed", opt->framed,
+                "prefix pigeonhole-cp's file header {name,size} so pigeonhole-cp receive (or read --framed) gets a file");
+  sub->add_option("--state", opt->state, "keep resumable progress in FILE (removed when done)")->type_name("FILE");
+  sub->add_flag("--resume", opt->resume, "continue the copy recorded in --state FILE");
+  sub->footer(R"(Examples:
+  kpthin copy --to chat.write < report.pdf
+  kpthin copy --to alice.write --file a.txt --to bob.write --file b.txt
+  kpthin copy --state /tmp/c.state --to chat.write --file big.iso   # Ctrl-C, then:
+  kpthin copy --resume --state /tmp/c.state
+  kpthin copy --framed --to chat.write --file photo.jpg   # pigeonhole-cp receive gets photo.jpg)");
+  return {sub, [opt, &global] { run_copy(*opt, global); }};
+}
+
+}  // namespace kpthin::cli

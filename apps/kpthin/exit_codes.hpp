@@ -1,0 +1,51 @@
+// The stable exit codes of kpthin (listed in kpthin(1)) and the one exception type every part of
+// the CLI uses to stop with one of them.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "kpthin/status.hpp"
+
+namespace kpthin::cli {
+
+enum class ExitCode : int {
+  kOk = 0,
+  kOther = 1,
+  kUsage = 2,
+  kConfig = 3,
+  kDaemonUnreachable = 4,
+  kTimeout = 5,
+  kBoxNotFound = 6,
+  kTombstone = 7,
+  kBoxAlreadyExists = 8,
+  kCopyFailed = 9,
+  kProtocol = 10,
+  kInterrupted = 130,
+};
+
+// Thrown to end the command: main() prints "kpthin: <message>" on stderr and exits with code().
+// The message names what was wrong and what to do about it, on one line.
+class CliError : public std::runtime_error {
+ public:
+  CliError(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ExitCode code() const { return code_; }
+
+ private:
+  ExitCode code_;
+};
+
+[[noreturn]] void fail(ExitCode code, const std::string& message);
+
+// The exit code for a failed libkpthin Status (tombstone -> 7, box-not-found -> 6, timeout -> 5,
+// dial/disconnect -> 4, config -> 3, daemon error codes -> 10, ...).
+ExitCode exit_code_for(const Status& status);
+
+// A hint for what to do next, for the codes where there is a useful one ("" otherwise).
+std::string_view hint_for(ExitCode code);
+
+// Throws CliError for a failed status: "<doing>: <status message>; <hint>".
+[[noreturn]] void fail_status(const Status& status, std::string_view doing);
+
+}  // namespace kpthin::cli

@@ -1,0 +1,43 @@
+// Options every subcommand shares, and the entry points of the subcommands (git's builtin/
+// layout: one file per subcommand, each exporting one add_<name>_command function that declares
+// its options and runs it).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace kpthin::cli {
+
+struct GlobalOptions {
+  std::string config;                              // -c/--config; empty = fallback chain
+  std::optional<std::chrono::milliseconds> timeout;  // --timeout; unset = wait as long as it takes
+  bool json = false;                               // --json
+  int verbose = 0;                                 // -v count
+  bool quiet = false;                              // -q
+};
+
+// A declared subcommand and what runs it. Commands run after the whole command line is parsed
+// (so global options given after the subcommand name are already in GlobalOptions); they report
+// failure by throwing CliError.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<void()> run;
+};
+
+Command add_keypair_command(CLI::App& app, const GlobalOptions& global);
+Command add_write_command(CLI::App& app, const GlobalOptions& global);
+Command add_read_command(CLI::App& app, const GlobalOptions& global);
+Command add_tombstone_command(CLI::App& app, const GlobalOptions& global);
+Command add_copy_command(CLI::App& app, const GlobalOptions& global);
+Command add_send_command(CLI::App& app, const GlobalOptions& global);
+Command add_watch_command(CLI::App& app, const GlobalOptions& global);
+Command add_services_command(CLI::App& app, const GlobalOptions& global);
+
+// Runs kpthin with argv; returns the exit code. main() is just this.
+int run_kpthin(int argc, char** argv);
+
+}  // namespace kpthin::cli

@@ -1,0 +1,46 @@
+// SIGINT/SIGTERM handling. The handler only sets a flag; the long waits poll it (libkpthin's
+// ResendOptions::interrupt points at it), cancel their operation at the daemon, and the command
+// unwinds to main(), which closes the session and exits 130. A second signal exits at once.
+#pragma once
+
+#include <atomic>
+
+namespace kpthin::cli {
+
+// Installs the handlers (without SA_RESTART, so a blocking read of stdin returns EINTR) and
+// ignores SIGPIPE so a closed stdout is an ordinary write error.
+void install_interrupt_handlers();
+
+// The flag long waits poll (ResendOptions::interrupt): set by a signal or by request_cancel().
+const std::atomic<bool>& cancel_flag();
+// Asks every in-flight operation to cancel itself at the daemon (used when one box of a
+// pipeline failed and the others must stop).
+void request_cancel();
+
+// True once SIGINT or SIGTERM arrived.
+bool interrupted();
+
+// Throws CliError(kInterrupted) if a signal arrived.
+void throw_if_interrupted();
+
+// Blocks SIGINT/SIGTERM in the calling thread. Helper threads call this so the main thread is
+// the one whose blocking system calls get interrupted.
+void block_interrupts_in_this_thread();
+
+// Blocks the signals for its lifetime in this thread, so threads started meanwhile (the
+// library's I/O thread) inherit a blocked mask.
+class InterruptsBlocked {
+ public:
+  InterruptsBlocked();
+  ~InterruptsBlocked();
+  InterruptsBlocked(const InterruptsBlocked&) = delete;
+  InterruptsBlocked& operator=(const InterruptsBlocked&) = delete;
+
+ private:
+  unsigned long long saved_[16];  // a sigset_t, without dragging <signal.h> into every file
+};
+
+// For tests: clears the flag.
+void reset_interrupt_flag();
+
+}  // namespace kpthin::cli

@@ -1,0 +1,63 @@
+#include "output.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "exit_codes.hpp"
+
+namespace kpthin::cli {
+namespace {
+
+Verbosity g_verbosity = Verbosity::kNormal;
+
+void write_stderr(std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void write_stdout(ByteView bytes) {
+  const std::uint8_t* data = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDOUT_FILENO, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      fail(ExitCode::kOther, std::string("cannot write to standard output: ") + std::strerror(err) +
+                                 "; nothing was consumed past the last complete message");
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void write_stdout(std::string_view text) {
+  write_stdout(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+void write_json_line(const nlohmann::json& object) {
+  write_stdout(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void set_verbosity(Verbosity verbosity) { g_verbosity = verbosity; }
+Verbosity verbosity() { return g_verbosity; }
+
+void note(std::string_view message) {
+  if (g_verbosity == Verbosity::kQuiet) return;
+  write_stderr("kpthin: " + std::string(message) + "\n");
+}
+
+void info(std::string_view message) {
+  if (g_verbosity < Verbosity::kVerbose) return;
+  write_stderr("kpthin: " + std::string(message) + "\n");
+}
+
+}  // namespace kpthin::cli

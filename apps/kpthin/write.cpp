@@ -1,0 +1,124 @@
+// kpthin write: one box from an argument, a file or stdin, or with --split one box per line or
+// chunk, streamed. The channel position advances (and is saved) only past confirmed boxes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include "box_pipeline.hpp"
+#include "channel_file.hpp"
+#include "exit_codes.hpp"
+#include "global_options.hpp"
+#include "input_splitter.hpp"
+#include "output.hpp"
+#include "progress.hpp"
+#include "session.hpp"
+
+namespace kpthin::cli {
+namespace {
+
+struct WriteOptions {
+  std::string channel;
+  std::optional<std::string> message;
+  std::string file;
+  std::string split;
+  bool box_exists_error = false;
+};
+
+int open_input(const std::string& file) {
+  if (file.empty() || file == "-") return STDIN_FILENO;
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    fail(ExitCode::kUsage, "cannot open " + file + ": " + std::strerror(err));
+  }
+  return fd;
+}
+
+void run_write(const WriteOptions& opt, const GlobalOptions& global) {
+  if (opt.message && !opt.file.empty()) fail(ExitCode::kUsage, "give MESSAGE or --file, not both");
+  if (opt.message && !opt.split.empty()) fail(ExitCode::kUsage, "--split needs its input on stdin or in --file");
+  std::optional<SplitMode> split;
+  if (!opt.split.empty()) {
+    split = parse_split(opt.split);
+    if (!split) {
+      fail(ExitCode::kUsage, "--split " + opt.split + " is neither \"lines\", \"box\" nor a size like 1000 or 4k");
+    }
+  }
+  ChannelFile channel = ChannelFile::open(opt.channel, ChannelKind::kWrite, global.timeout.value_or(kWaitForever));
+  int fd = opt.message ? -1 : open_input(opt.file);
+  Session session(global);
+  std::size_t limit = session.box_payload_limit();
+  if (split && !split->lines && split->chunk > limit) {
+    fail(ExitCode::kUsage, "--split " + opt.split + " is more than the box limit of " + std::to_string(limit) +
+                               " bytes; use a size of at most " + std::to_string(limit));
+  }
+
+  ResendOptions resend;
+  resend.no_idempotent_box_already_exists = opt.box_exists_error;
+  Bytes start_index = channel.channel().index;
+  BoxWriter writer(session, channel.channel().capability, start_index, resend);
+  writer.what = "writing to " + channel.path().string();
+  Progress progress("boxes written", 0);
+  std::uint64_t reported = 0;
+  std::deque<std::size_t> sizes;  // sizes of boxes sent but not yet reported (for --json)
+  writer.on_confirmed = [&](const Bytes& index, std::uint64_t count) {
+    channel.save_index(view(index));
+    progress.update(count);
+    for (; reported < count; ++reported) {
+      if (global.json) {
+        write_json_line({{"channel", channel.path().string()}, {"box", reported + 1}, {"bytes", sizes.front()}});
+      }
+      sizes.pop_front();
+    }
+  };
+
+  if (!split) {
+    Bytes message;
+    if (opt.message) {
+      message.assign(opt.message->begin(), opt.message->end());
+      if (message.size() > limit) {
+        fail(ExitCode::kUsage, "MESSAGE is " + std::to_string(message.size()) + " bytes, more than the box limit of " +
+                                   std::to_string(limit) + " bytes; use --split SIZE or `kpthin copy`");
+      }
+    } else {
+      message = read_single_message(fd, limit, opt.file.empty() || opt.file == "-" ? "standard input" : opt.file);
+    }
+    sizes.push_back(message.size());
+    writer.write(view(message));
+  } else {
+    InputSplitter splitter(fd, *split, limit);
+    while (std::optional<Bytes> message = splitter.next()) {
+      sizes.push_back(message->size());
+      writer.write(view(*message));
+    }
+  }
+  writer.finish();
+  if (fd > STDIN_FILENO) ::close(fd);
+  info("wrote " + std::to_string(writer.confirmed_count()) + " box(es) to " + channel.path().string());
+}
+
+}  // namespace
+
+Command add_write_command(CLI::App& app, const GlobalOptions& global) {
+  auto opt = std::make_shared<WriteOptions>();
+  CLI::App* sub = app.add_subcommand("write", "Write a message to the next box of a channel (or one box per line/chunk)");
+  sub->add_option("CHANNEL", opt->channel, "write channel file (NAME.write)")->required();
+  sub->add_option("MESSAGE", opt->message, "the message; default: read it from --file or stdin");
+  sub->add_option("-f,--file", opt->file, "read the message from FILE (- for stdin)")->type_name("FILE");
+  sub->add_option("--split", opt->split,
+                  "one box per line (lines), per SIZE bytes (e.g. 1000, 4k) or per full box (box); streams")
+      ->type_name("lines|SIZE|box");
+  sub->add_flag("--box-exists-error", opt->box_exists_error,
+                "fail with exit code 8 if the box was already written (waits for the replica's verdict)");
+  sub->footer(R"(Examples:
+  kpthin write chat.write 'hello'
+  date | kpthin write chat.write
+  seq 1 1000 | kpthin write --split lines chat.write
+  kpthin write --split 1k --file photo.jpg chat.write)");
+  return {sub, [opt, &global] { run_write(*opt, global); }};
+}
+
+}  // namespace kpthin::cli
