@@ -1,0 +1,453 @@
+// ThinClient against a scripted daemon: handshake, correlation, loss, reconnect, replay, close.
+#include <doctest/doctest.h>
+
+#include <future>
+
+#include "client_test_peer.hpp"
+#include "kpthin/errors.hpp"
+#include "kpthin/pigeonhole.hpp"
+
+namespace kpthin::testing {
+namespace {
+
+std::unique_ptr<ThinClient> connect_to(ScriptedPeer& peer, const InstanceToken& instance,
+                                       std::optional<ClientOptions> options = std::nullopt) {
+  auto opts = options.value_or(peer.options());
+  auto connecting = std::async(std::launch::async, [opts] { return ThinClient::connect(opts); });
+  REQUIRE(peer.accept());
+  REQUIRE(peer.handshake(instance));
+  auto result = connecting.get();
+  REQUIRE_MESSAGE(result.ok(), result.status().message());
+  return std::move(result).value();
+}
+
+EncryptedMessage sample_message(std::uint8_t fill) {
+  EncryptedMessage message;
+  message.message_ciphertext = Bytes(64, fill);
+  message.envelope_descriptor = SecretBytes(Bytes(40, static_cast<std::uint8_t>(fill + 1)));
+  message.envelope_hash.fill(static_cast<std::uint8_t>(fill + 2));
+  message.next_message_box_index = Bytes(kMessageBoxIndexSize, fill);
+  return message;
+}
+
+SecretBytes sample_write_cap() { return SecretBytes(Bytes(kWriteCapSize, 0x5c)); }
+
+StartResendingEncryptedMessageReply resend_success(const QueryId& query_id) {
+  StartResendingEncryptedMessageReply reply;
+  reply.query_id = query_id;
+  reply.courier_identity_hash = Hash256{};
+  reply.courier_queue_id = Bytes{'c', 'o'};
+  return reply;
+}
+
+// A start-resending write running on another thread, as a CLI would block in it.
+std::future<Result<ResendResult>> resend_in_background(ThinClient& client, const EncryptedMessage& message,
+                                                       Duration timeout = kTestTimeout) {
+  return std::async(std::launch::async, [&client, message, timeout] {
+    Pigeonhole pigeonhole(client);
+    return pigeonhole.start_resending_write(message, sample_write_cap(), ResendOptions{}, timeout);
+  });
+}
+
+QueryId query_id_of(const Request& request) { return request_query_id(request).value(); }
+
+// Sends a probe request and returns the first frame the peer sees afterwards, which must be the
+// probe itself if nothing (such as a replay) was queued ahead of it.
+void expect_probe_first(ScriptedPeer& peer, ThinClient& client) {
+  auto probe = std::async(std::launch::async, [&client] {
+    return client.call(NextMessageBoxIndex{std::nullopt, Bytes(kMessageBoxIndexSize, 1)}, kTestTimeout);
+  });
+  auto first = peer.receive();
+  REQUIRE(first);
+  REQUIRE_MESSAGE(std::holds_alternative<NextMessageBoxIndex>(*first), "got ", request_key(*first));
+  NextMessageBoxIndexReply reply;
+  reply.query_id = query_id_of(*first);
+  reply.next_message_box_index = Bytes(kMessageBoxIndexSize, 2);
+  peer.send(reply);
+  CHECK(probe.get().ok());
+}
+
+}  // namespace
+
+TEST_CASE("handshake: broadcasts and buffered replies before session_token_reply are dispatched") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  auto connecting = std::async(std::launch::async, [options] { return ThinClient::connect(options); });
+  REQUIRE(peer.accept());
+  auto token = peer.open_handshake(token_of(0x0a), Bytes{0xa0});
+  REQUIRE(token);
+  // The daemon may flush replies buffered for a resumed session and broadcast status and PKI
+  // changes before it answers the session token.
+  NewKeypairReply stale;
+  stale.query_id = random_query_id();
+  peer.send(stale);
+  peer.send(status_event(token_of(0x0a), /*is_connected=*/false));
+  peer.send(NewPkiDocumentEvent{Bytes{0xa1, 0x01, 0x02}});
+  peer.send(SessionTokenReply{token_of(0xaa), false});
+  auto client = connecting.get();
+  REQUIRE_MESSAGE(client.ok(), client.status().message());
+  CHECK((*client)->daemon_connected());
+  CHECK_FALSE((*client)->mixnet_connected());
+  CHECK((*client)->pki_document() == Bytes{0xa1, 0x01, 0x02});
+  CHECK((*client)->daemon_instance_token() == token_of(0x0a));
+  CHECK((*client)->client_instance_token() == token->client_instance_token);
+  CHECK((*client)->pigeonhole_geometry().MaxPlaintextPayloadLength == 1500);
+  CHECK((*client)->sphinx_geometry().UserForwardPayloadLength == 2000);
+}
+
+TEST_CASE("handshake: a first frame other than connection_status_event fails the connect") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  auto connecting = std::async(std::launch::async, [options] { return ThinClient::connect(options); });
+  REQUIRE(peer.accept());
+  peer.send(NewPkiDocumentEvent{});
+  auto client = connecting.get();
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == make_error_code(local_errc::unexpected_message));
+}
+
+TEST_CASE("handshake: connection_status_event without geometries fails the connect") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  auto connecting = std::async(std::launch::async, [options] { return ThinClient::connect(options); });
+  REQUIRE(peer.accept());
+  auto event = status_event(token_of(1));
+  event.pigeonhole_geometry.reset();
+  peer.send(event);
+  auto client = connecting.get();
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == make_error_code(local_errc::unexpected_message));
+}
+
+TEST_CASE("handshake: a silent daemon fails the connect at connect_timeout") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.connect_timeout = std::chrono::milliseconds(150);
+  auto connecting = std::async(std::launch::async, [options] { return ThinClient::connect(options); });
+  REQUIRE(peer.accept());
+  auto client = connecting.get();
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == make_error_code(local_errc::timeout));
+}
+
+TEST_CASE("connect to a socket nobody listens on fails with dial_failed") {
+  ClientOptions options;
+  options.target.address = "/nonexistent/kpthin/kpclientd.sock";
+  auto client = ThinClient::connect(options);
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == make_error_code(local_errc::dial_failed));
+}
+
+TEST_CASE("many requests in flight are correlated by query_id when replies come out of order") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  constexpr int kBlocking = 16;
+  constexpr int kAsync = 100;
+
+  std::vector<std::future<bool>> blocking;
+  for (int i = 0; i < kBlocking; ++i) {
+    blocking.push_back(std::async(std::launch::async, [&client] {
+      const QueryId id = random_query_id();
+      auto reply = client->call(NewKeypair{id, SecretBytes(Bytes(32, 7))}, kTestTimeout);
+      if (!reply.ok()) return false;
+      const auto* keypair = std::get_if<NewKeypairReply>(&reply.value());
+      return keypair && keypair->query_id == id &&
+             std::equal(id.begin(), id.end(), keypair->first_message_index.begin());
+    }));
+  }
+  std::mutex mu;
+  std::condition_variable all_done;
+  int async_ok = 0;
+  int async_done = 0;
+  for (int i = 0; i < kAsync; ++i) {
+    const QueryId id = random_query_id();
+    REQUIRE(client
+                ->call_async(GetMessageBoxIndexCounter{id, Bytes(kMessageBoxIndexSize, 3)},
+                             [&, id](Result<Response> reply) {
+                               std::lock_guard lock(mu);
+                               const auto* counter = reply.ok() ? std::get_if<GetMessageBoxIndexCounterReply>(&reply.value())
+                                                                : nullptr;
+                               std::uint64_t expected;
+                               std::memcpy(&expected, id.data(), sizeof expected);
+                               if (counter && counter->query_id == id && counter->counter == expected) ++async_ok;
+                               ++async_done;
+                               all_done.notify_all();
+                             })
+                .ok());
+  }
+
+  std::vector<Request> received;
+  for (int i = 0; i < kBlocking + kAsync; ++i) {
+    auto request = peer.receive();
+    REQUIRE(request);
+    received.push_back(std::move(*request));
+  }
+  // Answer newest first.
+  for (auto it = received.rbegin(); it != received.rend(); ++it) {
+    const QueryId id = query_id_of(*it);
+    if (std::holds_alternative<NewKeypair>(*it)) {
+      NewKeypairReply reply;
+      reply.query_id = id;
+      reply.write_cap = SecretBytes(Bytes(kWriteCapSize, 1));
+      reply.read_cap = Bytes(kReadCapSize, 2);
+      reply.first_message_index = Bytes(kMessageBoxIndexSize, 0);
+      std::copy(id.begin(), id.end(), reply.first_message_index.begin());
+      peer.send(reply);
+    } else {
+      GetMessageBoxIndexCounterReply reply;
+      reply.query_id = id;
+      std::memcpy(&reply.counter, id.data(), sizeof reply.counter);
+      peer.send(reply);
+    }
+  }
+  for (auto& f : blocking) CHECK(f.get());
+  std::unique_lock lock(mu);
+  REQUIRE(all_done.wait_for(lock, kTestTimeout, [&] { return async_done == kAsync; }));
+  CHECK(async_ok == kAsync);
+}
+
+TEST_CASE("a crash is a non-graceful disconnect; the client reconnects with the same token") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  const InstanceToken my_token = client->client_instance_token();
+  EventLog events(*client);
+
+  peer.restart();
+  auto lost = events.wait_for<DaemonDisconnectedEvent>();
+  REQUIRE(lost);
+  CHECK_FALSE(lost->is_graceful);
+  CHECK_FALSE(client->daemon_connected());
+  // Nothing is queued while the socket is down.
+  auto sent = client->send(ThinClose{});
+  CHECK(sent.code() == make_error_code(local_errc::disconnected));
+  auto called = client->call(GetDirectoryAuthorities{}, kTestTimeout);
+  CHECK(called.status().code() == make_error_code(local_errc::disconnected));
+
+  REQUIRE(peer.accept());
+  auto token = peer.handshake(token_of(1), /*resumed=*/true);
+  REQUIRE(token);
+  CHECK(token->client_instance_token == my_token);
+  auto back = events.wait_for<DaemonReconnectedEvent>();
+  REQUIRE(back);
+  CHECK_FALSE(back->instance_changed);
+  CHECK(back->resumed);
+  CHECK(back->replayed == 0);
+  CHECK(client->daemon_connected());
+  expect_probe_first(peer, *client);
+}
+
+TEST_CASE("reconnect keeps retrying with backoff until the daemon is back") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  peer.drop();
+  peer.stop_listening();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  // Several dial attempts fail (backoff 20 ms doubling to 200 ms) before the listener returns.
+  peer.listen();
+  REQUIRE(peer.accept());
+  REQUIRE(peer.handshake(token_of(1), true));
+  REQUIRE(events.wait_for<DaemonReconnectedEvent>());
+  CHECK(client->daemon_connected());
+}
+
+TEST_CASE("shutdown_event then EOF is a graceful disconnect") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.reconnect = false;
+  auto client = connect_to(peer, token_of(1), options);
+  EventLog events(*client);
+  peer.send(ShutdownEvent{});
+  REQUIRE(events.wait_for<ShutdownEvent>());
+  peer.drop();
+  auto lost = events.wait_for<DaemonDisconnectedEvent>();
+  REQUIRE(lost);
+  CHECK(lost->is_graceful);
+}
+
+TEST_CASE("EOF without shutdown_event is not graceful") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.reconnect = false;
+  auto client = connect_to(peer, token_of(1), options);
+  EventLog events(*client);
+  peer.drop();
+  auto lost = events.wait_for<DaemonDisconnectedEvent>();
+  REQUIRE(lost);
+  CHECK_FALSE(lost->is_graceful);
+}
+
+TEST_CASE("a reply pending at the loss of a non-replayable request fails at once") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.reconnect = false;
+  auto client = connect_to(peer, token_of(1), options);
+  auto call = std::async(std::launch::async, [&] { return client->call(GetDirectoryAuthorities{}, kTestTimeout); });
+  REQUIRE(peer.receive());
+  peer.drop();
+  auto reply = call.get();
+  CHECK(reply.status().code() == make_error_code(local_errc::disconnected));
+}
+
+TEST_CASE("replay: in-flight start-resending requests are resent verbatim when the instance changes") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  auto write = resend_in_background(*client, sample_message(0x10));
+  auto first = peer.receive_frame();
+  REQUIRE(first);
+
+  peer.restart();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  REQUIRE(peer.accept());
+  REQUIRE(peer.handshake(token_of(2), /*resumed=*/false));
+  auto again = peer.receive_frame();
+  REQUIRE(again);
+  CHECK(*again == *first);  // same bytes, same query_id
+  auto back = events.wait_for<DaemonReconnectedEvent>();
+  REQUIRE(back);
+  CHECK(back->instance_changed);
+  CHECK(back->replayed == 1);
+
+  auto request = decode_request(*again);
+  REQUIRE(request.ok());
+  peer.send(resend_success(query_id_of(request.value())));
+  auto result = write.get();
+  CHECK_MESSAGE(result.ok(), result.status().message());
+}
+
+TEST_CASE("replay: nothing is resent on a resumed session of the same instance") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  auto write = resend_in_background(*client, sample_message(0x20));
+  auto first = peer.receive();
+  REQUIRE(first);
+  const QueryId query_id = query_id_of(*first);
+
+  peer.restart();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  REQUIRE(peer.accept());
+  REQUIRE(peer.open_handshake(token_of(1)));
+  // The daemon kept the operation; its reply was buffered and is flushed ahead of the token reply.
+  peer.send(resend_success(query_id));
+  peer.send(SessionTokenReply{token_of(0xaa), true});
+  auto result = write.get();
+  CHECK_MESSAGE(result.ok(), result.status().message());
+  auto back = events.wait_for<DaemonReconnectedEvent>();
+  REQUIRE(back);
+  CHECK(back->replayed == 0);
+  expect_probe_first(peer, *client);
+}
+
+TEST_CASE("replay: a same-instance session that was not resumed gets its requests again") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  auto write = resend_in_background(*client, sample_message(0x30));
+  auto first = peer.receive_frame();
+  REQUIRE(first);
+
+  peer.restart();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  REQUIRE(peer.accept());
+  REQUIRE(peer.handshake(token_of(1), /*resumed=*/false));
+  auto again = peer.receive_frame();
+  REQUIRE(again);
+  CHECK(*again == *first);
+  auto back = events.wait_for<DaemonReconnectedEvent>();
+  REQUIRE(back);
+  CHECK_FALSE(back->instance_changed);
+  CHECK_FALSE(back->resumed);
+  CHECK(back->replayed == 1);
+  peer.send(resend_success(query_id_of(decode_request(*again).value())));
+  CHECK(write.get().ok());
+}
+
+TEST_CASE("replay: cancel while disconnected removes the request from replay") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  const auto message = sample_message(0x40);
+  auto write = resend_in_background(*client, message);
+  REQUIRE(peer.receive());
+
+  peer.restart();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  Pigeonhole pigeonhole(*client);
+  CHECK(pigeonhole.cancel_resending(message.envelope_hash, kTestTimeout).ok());
+  auto result = write.get();
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.status().code() == make_error_code(local_errc::cancelled));
+
+  REQUIRE(peer.accept());
+  REQUIRE(peer.handshake(token_of(2), /*resumed=*/false));
+  auto back = events.wait_for<DaemonReconnectedEvent>();
+  REQUIRE(back);
+  CHECK(back->replayed == 0);
+  expect_probe_first(peer, *client);
+}
+
+TEST_CASE("close() sends thin_close, then closes the socket") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  client->close();
+  auto request = peer.receive();
+  REQUIRE(request);
+  CHECK(std::holds_alternative<ThinClose>(*request));
+  CHECK(peer.receive_eof());
+  CHECK(client->call(GetDirectoryAuthorities{}, kTestTimeout).status().code() ==
+        make_error_code(local_errc::closed));
+}
+
+TEST_CASE("disconnect() closes without thin_close and fails waiting calls with closed") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  auto call = std::async(std::launch::async, [&] { return client->call(GetDirectoryAuthorities{}, kTestTimeout); });
+  auto request = peer.receive();
+  REQUIRE(request);
+  CHECK(std::holds_alternative<GetDirectoryAuthorities>(*request));
+  client->disconnect();
+  CHECK(call.get().status().code() == make_error_code(local_errc::closed));
+  CHECK_FALSE(peer.receive());  // EOF, no thin_close
+}
+
+TEST_CASE("an undecodable frame from the daemon drops the connection") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.reconnect = false;
+  auto client = connect_to(peer, token_of(1), options);
+  EventLog events(*client);
+  const Bytes garbage{0xff, 0x00, 0x13};
+  peer.send_raw(make_frame(garbage));
+  auto lost = events.wait_for<DaemonDisconnectedEvent>();
+  REQUIRE(lost);
+  CHECK_FALSE(client->daemon_connected());
+}
+
+TEST_CASE("an oversize length prefix from the daemon drops the connection") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.reconnect = false;
+  auto client = connect_to(peer, token_of(1), options);
+  EventLog events(*client);
+  const Bytes prefix{0x02, 0x80, 0x00, 0x01};  // 40 MiB + 1
+  peer.send_raw(prefix);
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  CHECK_FALSE(client->daemon_connected());
+}
+
+TEST_CASE("a call times out and its late reply is ignored") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  auto reply = client->call(GetDirectoryAuthorities{}, std::chrono::milliseconds(50));
+  CHECK(reply.status().code() == make_error_code(local_errc::timeout));
+  auto request = peer.receive();
+  REQUIRE(request);
+  GetDirectoryAuthoritiesReply late;
+  late.query_id = query_id_of(*request);
+  peer.send(late);
+  expect_probe_first(peer, *client);
+}
+
+}  // namespace kpthin::testing
