@@ -1,0 +1,131 @@
+// kpclientd-sim: a protocol-faithful kpclientd simulator for hermetic tests and demos.
+// See kpclientd-sim(1).
+#include <CLI/CLI.hpp>
+#include <sodium.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <utility>  // Boost 1.74 asio under C++20 needs std::exchange first
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <regex>
+
+#include "kpthin/config.hpp"
+#include "simulator.hpp"
+
+namespace {
+
+// "MS" or "MS:JITTER" in milliseconds.
+bool parse_latency(const std::string& text, kpsim::Millis& latency, kpsim::Millis& jitter) {
+  static const std::regex pattern(R"((\d+)(?::(\d+))?)");
+  std::smatch m;
+  if (!std::regex_match(text, m, pattern)) return false;
+  latency = kpsim::Millis(std::stoll(m[1].str()));
+  jitter = kpsim::Millis(m[2].matched ? std::stoll(m[2].str()) : 0);
+  return true;
+}
+
+// "request_key:code[:count]"
+bool parse_fail_rule(const std::string& text, kpsim::FailRule& rule) {
+  static const std::regex pattern(R"(([a-z_]+):(\d{1,3})(?::(\d+))?)");
+  std::smatch m;
+  if (!std::regex_match(text, m, pattern) || std::stoi(m[2].str()) > 255) return false;
+  rule.request_key = m[1].str();
+  rule.code = static_cast<std::uint8_t>(std::stoi(m[2].str()));
+  rule.count = m[3].matched ? std::stoull(m[3].str()) : 1;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kpclientd-sim: a protocol-faithful kpclientd simulator (unix or tcp thin-client socket, "
+               "in-memory Pigeonhole store, echo service, fault injection)",
+               "kpclientd-sim"};
+  kpsim::SimOptions options;
+  std::string listen_unix, listen_tcp, network = "tcp", write_config, control, latency, log_level = "info";
+  std::vector<std::string> fail_rules;
+  std::int64_t pacing_ms = 0, grace_s = 600;
+  std::uint64_t drop_after = 0, restart_after = 0, shutdown_after = 0;
+  bool version = false;
+
+  auto* unix_opt = app.add_option("-u,--listen-unix", listen_unix, "Listen on a unix socket PATH, or @NAME for an abstract socket (default @kpclientd-sim)");
+  app.add_option("-t,--listen-tcp", listen_tcp, "Listen on tcp HOST:PORT (port 0 picks a free port)")->excludes(unix_opt);
+  app.add_option("--network", network, "tcp network for --listen-tcp: tcp, tcp4 or tcp6")->check(CLI::IsMember({"tcp", "tcp4", "tcp6"}));
+  app.add_option("-w,--write-config", write_config, "Write a thinclient.toml for clients to FILE once listening");
+  app.add_option("--control", control, "Control socket PATH or @NAME (commands: drop, restart, shutdown, fail KEY CODE [N], fail clear, offline, online, stats)");
+  app.add_option("--latency", latency, "Delay of every mixnet round trip, MS[:JITTER] (jitter uniform in [0,JITTER])");
+  app.add_option("--pacing", pacing_ms, "Release one mixnet request per tick of MS milliseconds, as kpclientd's Poisson sender does (0 = off)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--offline", options.offline, "Report is_connected false; local requests work, mixnet requests wait for 'online'");
+  app.add_flag("--no-pki", options.no_pki, "Start without a PKI document (null payload in the handshake, code 4/10 paths)");
+  app.add_option("--grace", grace_s, "Session grace period in seconds after a disconnect (default 600)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--lose-replies-while-disconnected", options.lose_replies_while_disconnected,
+               "Drop Pigeonhole replies for disconnected sessions, as kpclientd does, instead of holding the operation");
+  app.add_option("--fail", fail_rules, "Answer the next N (default 1, 0 = all) requests KEY with error CODE: KEY:CODE[:N]; repeatable");
+  app.add_option("--drop-after", drop_after, "Drop all connections once, after the N-th request");
+  app.add_option("--restart-after", restart_after, "Simulate a restart once, after the N-th request");
+  app.add_option("--shutdown-after", shutdown_after, "Shut down gracefully after the N-th request");
+  app.add_option("--log-level", log_level, "stderr log level: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_flag("-V,--version", version, "Print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::cout << "kpclientd-sim 0.1.0 (speaks the kpclientd v0.0.99 thin-client protocol)\n";
+    return 0;
+  }
+  auto logger = spdlog::stderr_color_mt("kpclientd-sim");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ kpclientd-sim: %v");
+  if (sodium_init() < 0) {
+    spdlog::critical("libsodium failed to initialise");
+    return 1;
+  }
+
+  if (!listen_tcp.empty()) options.listen = {kpthin::TransportKind::kTcp, listen_tcp, network};
+  else if (!listen_unix.empty()) options.listen = {kpthin::TransportKind::kUnix, listen_unix, ""};
+  if (!control.empty()) options.control_path = control;
+  if (!latency.empty() && !parse_latency(latency, options.latency, options.jitter)) {
+    std::cerr << "kpclientd-sim: --latency expects MS or MS:JITTER, got '" << latency << "'\n";
+    return 2;
+  }
+  for (const auto& text : fail_rules) {
+    kpsim::FailRule rule;
+    if (!parse_fail_rule(text, rule)) {
+      std::cerr << "kpclientd-sim: --fail expects request_key:code[:count], got '" << text << "'\n";
+      return 2;
+    }
+    options.fail_rules.push_back(rule);
+  }
+  options.pacing = kpsim::Millis(pacing_ms);
+  options.grace = std::chrono::seconds(grace_s);
+  if (drop_after) options.drop_after = drop_after;
+  if (restart_after) options.restart_after = restart_after;
+  if (shutdown_after) options.shutdown_after = shutdown_after;
+
+  boost::asio::io_context io;
+  kpsim::Simulator sim(io, options);
+  if (auto status = sim.start(); !status.ok()) {
+    spdlog::error("{}", status.message());
+    return 1;
+  }
+  const kpthin::DialTarget target = sim.dial_target();
+  if (!write_config.empty()) {
+    std::ofstream out(write_config, std::ios::trunc);
+    out << kpthin::format_config(target);
+    if (!out.flush()) {
+      spdlog::error("cannot write {}", write_config);
+      return 1;
+    }
+  }
+  // The one line a parent process waits for.
+  std::printf("ready %s %s\n", target.kind == kpthin::TransportKind::kTcp ? "tcp" : "unix", target.address.c_str());
+  std::fflush(stdout);
+  io.run();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,225 @@
+// Fault injection: drop, restart, graceful shutdown, grace period — over raw frames.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include "sim_ops.hpp"
+
+using namespace kpthin;
+using namespace kpsim_test;
+
+namespace {
+
+bool is_reply_to(const Response& r, const std::optional<QueryId>& id) { return reply_query_id(r) == id; }
+
+}  // namespace
+
+TEST_CASE("drop without restart: the session resumes and the reply arrives") {
+  SimProcess sim({"--latency", "300"});
+  auto client = std::make_unique<RawClient>(sim.target());
+  client->handshake(token_of(7));
+  const InstanceToken instance = client->status.instance_token;
+  const InstanceToken app = client->token_reply.app_id;
+  const RawChannel ch = raw_keypair(*client, 1);
+  auto request = write_request(ch, encrypt_write(*client, ch, ch.first_index, bytes_of("survives a drop")));
+  client->send(Request{request});
+  REQUIRE(sim.wait_stat("pending", 1));
+
+  SUBCASE("by control command") { CHECK(sim.control("drop") == "ok"); }
+  SUBCASE("by SIGUSR1") { ::kill(sim.pid(), SIGUSR1); }
+  CHECK_FALSE(client->receive(3s));
+  CHECK(client->closed());
+  REQUIRE(sim.wait_stat("drops", 1));
+
+  RawClient again(sim.target());
+  again.handshake(token_of(7));
+  CHECK(again.token_reply.resumed);
+  CHECK(again.token_reply.app_id == app);
+  CHECK(again.status.instance_token == instance);
+  // The reply comes either flushed before session_token_reply or after it.
+  std::optional<Response> reply;
+  for (auto& r : again.early)
+    if (is_reply_to(r, request.query_id)) reply = r;
+  if (!reply) reply = again.receive_until([&](const Response& r) { return is_reply_to(r, request.query_id); });
+  REQUIRE(reply);
+  CHECK(std::get<StartResendingEncryptedMessageReply>(*reply).error_code == 0);
+  CHECK(*read_box(again, ch, ch.first_index)->plaintext == bytes_of("survives a drop"));
+}
+
+TEST_CASE("replies due while disconnected are flushed before session_token_reply") {
+  SimProcess sim({"--latency", "0"});
+  {
+    RawClient client(sim.target());
+    client.handshake(token_of(8));
+    const RawChannel ch = raw_keypair(client, 2);
+    // A read that waits, then the connection goes away, then the box is written by another client.
+    auto request = read_request(ch, encrypt_read(client, ch, ch.first_index), ch.first_index, false);
+    client.send(Request{request});
+    REQUIRE(sim.wait_stat("waiting", 1));
+    CHECK(sim.control("drop") == "ok");
+  }
+  RawClient writer(sim.target());
+  writer.handshake(token_of(9));
+  const RawChannel ch = raw_keypair(writer, 2);
+  CHECK(write_box(writer, ch, ch.first_index, bytes_of("while you were away")) == 0);
+  // The woken read completes while its session is away; the reply waits for the resume.
+  REQUIRE(sim.wait_stat_equal("pending", 0));
+  RawClient again(sim.target());
+  again.handshake(token_of(8));
+  CHECK(again.token_reply.resumed);
+  REQUIRE(again.early.size() == 1);
+  const auto& reply = again.early.front();
+  REQUIRE(std::holds_alternative<StartResendingEncryptedMessageReply>(reply));
+  CHECK(*std::get<StartResendingEncryptedMessageReply>(reply).plaintext == bytes_of("while you were away"));
+}
+
+TEST_CASE("restart: new instance token, sessions and in-flight work forgotten, boxes kept") {
+  SimProcess sim;
+  RawClient client(sim.target());
+  client.handshake(token_of(3));
+  const RawChannel ch = raw_keypair(client, 3);
+  CHECK(write_box(client, ch, ch.first_index, bytes_of("kept")) == 0);
+  NextMessageBoxIndex n;
+  n.message_box_index = ch.first_index;
+  const Bytes second = client.call<NextMessageBoxIndexReply>(n)->next_message_box_index;
+  client.send(Request{read_request(ch, encrypt_read(client, ch, second), second, false)});
+  REQUIRE(sim.wait_stat("waiting", 1));
+
+  SUBCASE("by control command") { CHECK(sim.control("restart").rfind("ok instance=", 0) == 0); }
+  SUBCASE("by SIGUSR2") { ::kill(sim.pid(), SIGUSR2); }
+  CHECK_FALSE(client.receive(3s));
+  CHECK(client.closed());
+  REQUIRE(sim.wait_stat("restarts", 1));
+  CHECK(sim.stat("pending") == 0);
+
+  RawClient again(sim.target());
+  again.handshake(token_of(3));
+  CHECK(again.status.instance_token != client.status.instance_token);
+  CHECK_FALSE(again.token_reply.resumed);
+  CHECK(again.early.empty());
+  CHECK(*read_box(again, ch, ch.first_index)->plaintext == bytes_of("kept"));
+}
+
+TEST_CASE("restart in the middle of a waiting write: the replay completes exactly once") {
+  SimProcess sim({"--latency", "400"});
+  RawClient client(sim.target());
+  client.handshake(token_of(4));
+  const RawChannel ch = raw_keypair(client, 4);
+  const auto request = write_request(ch, encrypt_write(client, ch, ch.first_index, bytes_of("once")), true);
+  client.send(Request{request});
+  REQUIRE(sim.wait_stat("pending", 1));
+  CHECK(sim.control("restart").rfind("ok", 0) == 0);
+  CHECK_FALSE(client.receive(2s));
+
+  RawClient again(sim.target());
+  again.handshake(token_of(4));
+  CHECK_FALSE(again.token_reply.resumed);
+  again.send(Request{request});  // replay: same bytes, same query id
+  auto reply = again.receive_until([&](const Response& r) { return is_reply_to(r, request.query_id); });
+  REQUIRE(reply);
+  CHECK(std::get<StartResendingEncryptedMessageReply>(*reply).error_code == 0);
+  CHECK(sim.stat("boxes") == 1);
+  CHECK(*read_box(again, ch, ch.first_index)->plaintext == bytes_of("once"));
+  // No second reply for the replayed query id.
+  CHECK(sim.stat("pending") == 0);
+  for (const auto& r : again.skipped) CHECK_FALSE(is_reply_to(r, request.query_id));
+}
+
+TEST_CASE("restart in the middle of a copy: the replay applies it exactly once") {
+  SimProcess sim({"--latency", "300"});
+  RawClient client(sim.target());
+  client.handshake(token_of(5));
+  const RawChannel dest = raw_keypair(client, 5);
+  const RawChannel temp = raw_keypair(client, 6);
+  CreateCourierEnvelopesFromPayload r;
+  r.payload = bytes_of("copied once");
+  r.dest_write_cap = dest.write_cap;
+  r.dest_start_index = dest.first_index;
+  r.is_start = true;
+  r.is_last = true;
+  auto envelopes = client.call<CreateCourierEnvelopesFromPayloadReply>(r, 5s);
+  write_stream(client, temp, *envelopes->envelopes);
+  StartResendingCopyCommand copy;
+  copy.query_id = fresh_query_id();
+  copy.write_cap = temp.write_cap;
+  client.send(Request{copy});
+  REQUIRE(sim.wait_stat("pending", 1));
+  CHECK(sim.control("restart").rfind("ok", 0) == 0);
+  CHECK(sim.stat("copies_applied") == 0);
+
+  RawClient again(sim.target());
+  again.handshake(token_of(5));
+  again.send(Request{copy});
+  auto reply = again.receive_until([&](const Response& x) { return is_reply_to(x, copy.query_id); });
+  REQUIRE(reply);
+  CHECK(std::get<StartResendingCopyCommandReply>(*reply).error_code == 0);
+  CHECK(sim.stat("copies_applied") == 1);
+  // A second replay (reply lost again) still succeeds without applying twice.
+  again.send(Request{copy});
+  auto replay = again.receive_until([&](const Response& x) { return is_reply_to(x, copy.query_id); });
+  REQUIRE(replay);
+  CHECK(std::get<StartResendingCopyCommandReply>(*replay).error_code == 0);
+  CHECK(sim.stat("copies_applied") == 1);
+  CHECK(*read_box(again, dest, dest.first_index)->plaintext == bytes_of("copied once"));
+}
+
+TEST_CASE("graceful shutdown: shutdown_event, then EOF, exit status 0") {
+  SimProcess sim;
+  RawClient client(sim.target());
+  client.handshake(token_of(6));
+  int status = -1;
+  SUBCASE("SIGTERM") {
+    ::kill(sim.pid(), SIGTERM);
+  }
+  SUBCASE("control") { CHECK(sim.control("shutdown") == "ok"); }
+  auto event = client.receive();
+  REQUIRE(event);
+  CHECK(std::holds_alternative<ShutdownEvent>(*event));
+  CHECK_FALSE(client.receive(3s));
+  CHECK(client.closed());
+  status = sim.terminate(0);
+  CHECK(status == 0);
+}
+
+TEST_CASE("faults by flag: drop after the N-th request") {
+  SimProcess sim({"--drop-after", "2"});
+  RawClient client(sim.target());
+  client.handshake(token_of(10));
+  CHECK(client.call<NewKeypairReply>(NewKeypair{std::nullopt, seed_of(1)}));
+  client.send(Request{NewKeypair{fresh_query_id(), seed_of(1)}});
+  // The second request may or may not be answered before the drop; the socket then closes.
+  while (client.receive(3s)) {
+  }
+  CHECK(client.closed());
+  CHECK(sim.stat("drops") == 1);
+}
+
+TEST_CASE("grace period over: the session is gone, resume reports false") {
+  SimProcess sim({"--grace", "0"});
+  {
+    RawClient client(sim.target());
+    client.handshake(token_of(11));
+  }
+  REQUIRE(sim.wait_stat("accepted", 1));
+  CHECK(sim.wait_stat_equal("sessions", 0));
+  RawClient again(sim.target());
+  again.handshake(token_of(11));
+  CHECK_FALSE(again.token_reply.resumed);
+}
+
+TEST_CASE("--lose-replies-while-disconnected reproduces kpclientd's lost reply") {
+  SimProcess sim({"--latency", "300", "--lose-replies-while-disconnected"});
+  auto client = std::make_unique<RawClient>(sim.target());
+  client->handshake(token_of(12));
+  const RawChannel ch = raw_keypair(*client, 12);
+  auto request = write_request(ch, encrypt_write(*client, ch, ch.first_index, bytes_of("lost")));
+  client->send(Request{request});
+  REQUIRE(sim.wait_stat("pending", 1));
+  CHECK(sim.control("drop") == "ok");
+  client.reset();
+  REQUIRE(sim.wait_stat("replies_lost", 1));
+  RawClient again(sim.target());
+  again.handshake(token_of(12));
+  CHECK(again.token_reply.resumed);
+  CHECK(again.early.empty());
+  CHECK(sim.stat("pending") == 0);
+}
