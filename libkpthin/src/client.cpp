@@ -136,6 +136,11 @@ Status ThinClient::Impl::start() {
 }
 
 void ThinClient::Impl::shut_down(bool send_thin_close) {
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    // Joining the I/O thread from itself would deadlock.
+    spdlog::error("kpthin: close()/disconnect() called from an event or reply handler; ignored");
+    return;
+  }
   {
     std::unique_lock lock(mu_);
     if (closing_ || !thread_.joinable()) {
@@ -370,6 +375,16 @@ void ThinClient::Impl::complete_handshake(const SessionTokenReply& reply) {
         enqueue_locked({Bytes(frame.begin(), frame.end()), id});
       }
       reconnected.replayed = replay.size();
+      // A resumed daemon still retries what was forgotten while we were away; tell it now.
+      if (!daemon_forgot) {
+        for (const auto& cancel : deferred_cancels_) {
+          Request request = cancel.copy_command
+                                ? Request(CancelResendingCopyCommand{random_query_id(), cancel.handle})
+                                : Request(CancelResendingEncryptedMessage{random_query_id(), cancel.handle});
+          enqueue_locked({encode_frame(request), std::nullopt});
+        }
+      }
+      deferred_cancels_.clear();
     } else {
       initial_result_ = Status();
     }
@@ -518,7 +533,7 @@ void ThinClient::Impl::connection_lost(const Status& why) {
     // with the socket, so its caller learns now instead of at its timeout.
     for (auto it = pending_.begin(); it != pending_.end();) {
       auto& pending = it->second;
-      if (pending->replay_frame || pending->result) {
+      if (pending->result || (pending->replay_frame && options_.reconnect && !closing_)) {
         ++it;
         continue;
       }
@@ -642,6 +657,7 @@ Result<QueryId> ThinClient::Impl::begin_call(Request& request, ReplyHandler on_r
   if (replayable) {
     pending->replay_frame.emplace(view(frame));
     pending->handle = resending_handle(request);
+    pending->copy_command = std::holds_alternative<StartResendingCopyCommand>(request);
   }
   std::lock_guard lock(mu_);
   if (closing_ || !up_) {
@@ -698,6 +714,9 @@ void ThinClient::Impl::forget_pending(const QueryId& query_id) {
     if (it == pending_.end()) return;
     pending = it->second;
     pending_.erase(it);
+    if (!up_ && pending->replay_frame && pending->written && pending->handle) {
+      deferred_cancels_.push_back({*pending->handle, pending->copy_command});
+    }
     pending->replay_frame.reset();
     if (pending->on_reply) {
       handler = std::move(pending->on_reply);

@@ -41,7 +41,15 @@ struct PendingRequest {
   ThinClient::ReplyHandler on_reply;
   std::optional<SecretBytes> replay_frame;
   std::optional<Hash256> handle;  // envelope hash / write-cap hash, for forget_resending()
+  bool copy_command = false;      // cancelled with cancel_resending_copy_command
   bool written = false;           // the frame reached the socket on the current connection
+};
+
+// A cancel owed to the daemon for a start-resending request forgotten while the socket was
+// down; sent after a reconnect that resumed the same daemon instance (which still retries it).
+struct DeferredCancel {
+  Hash256 handle{};
+  bool copy_command = false;
 };
 
 // A frame waiting to be written. Frames carry caps and seeds, so they are wiped once written.
@@ -138,6 +146,7 @@ class ThinClient::Impl {
   std::vector<detail::OutgoingFrame> outbox_;
   std::unordered_map<QueryId, std::shared_ptr<detail::PendingRequest>, detail::QueryIdHash> pending_;
   std::uint64_t next_order_ = 0;
+  std::vector<detail::DeferredCancel> deferred_cancels_;
   bool mixnet_connected_ = false;
   InstanceToken daemon_token_{};
   SphinxGeometry sphinx_geometry_;

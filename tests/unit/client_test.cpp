@@ -388,6 +388,43 @@ TEST_CASE("replay: cancel while disconnected removes the request from replay") {
   expect_probe_first(peer, *client);
 }
 
+TEST_CASE("replay: a cancel made while disconnected reaches a resumed daemon after the reconnect") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  const auto message = sample_message(0x50);
+  auto write = resend_in_background(*client, message);
+  REQUIRE(peer.receive());
+
+  peer.restart();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  Pigeonhole pigeonhole(*client);
+  CHECK(pigeonhole.cancel_resending(message.envelope_hash, kTestTimeout).ok());
+  CHECK(write.get().status().code() == make_error_code(local_errc::cancelled));
+
+  REQUIRE(peer.accept());
+  REQUIRE(peer.handshake(token_of(1), /*resumed=*/true));
+  // The resumed daemon still retries the write, so the client owes it the cancel.
+  auto cancel = peer.receive();
+  REQUIRE(cancel);
+  REQUIRE_MESSAGE(std::holds_alternative<CancelResendingEncryptedMessage>(*cancel), "got ", request_key(*cancel));
+  CHECK(std::get<CancelResendingEncryptedMessage>(*cancel).envelope_hash == message.envelope_hash);
+  auto back = events.wait_for<DaemonReconnectedEvent>();
+  REQUIRE(back);
+  CHECK(back->replayed == 0);
+}
+
+TEST_CASE("without reconnect, a pending start-resending call fails when the socket is lost") {
+  ScriptedPeer peer;
+  auto options = peer.options();
+  options.reconnect = false;
+  auto client = connect_to(peer, token_of(1), options);
+  auto write = resend_in_background(*client, sample_message(0x60));
+  REQUIRE(peer.receive());
+  peer.drop();
+  CHECK(write.get().status().code() == make_error_code(local_errc::disconnected));
+}
+
 TEST_CASE("close() sends thin_close, then closes the socket") {
   ScriptedPeer peer;
   auto client = connect_to(peer, token_of(1));
