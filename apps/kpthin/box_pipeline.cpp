@@ -43,8 +43,9 @@ BoxWriter::~BoxWriter() {
 
 void BoxWriter::write(ByteView plaintext) {
   throw_if_interrupted();
-  Result<EncryptedMessage> encrypted =
-      session_.pigeonhole().encrypt_write(plaintext, write_cap_, view(next_index_), session_.local_timeout());
+  Result<EncryptedMessage> encrypted = session_.retrying([&] {
+    return session_.pigeonhole().encrypt_write(plaintext, write_cap_, view(next_index_), session_.local_timeout());
+  });
   if (!encrypted) {
     drain_after_failure();
     fail_status(encrypted.status(), what + ": encrypting box " + std::to_string(confirmed_count_ + in_flight_.size() + 1));
@@ -55,13 +56,14 @@ void BoxWriter::write(ByteView plaintext) {
 
 void BoxWriter::write_encrypted(EncryptedMessage message, Bytes next_index) {
   throw_if_interrupted();
-  Pigeonhole* pigeonhole = &session_.pigeonhole();
+  Session* session = &session_;
   const SecretBytes* cap = &write_cap_;
   ResendOptions options = options_;
   Duration timeout = session_.wait_timeout();
   InFlight f;
-  f.result = run_async([pigeonhole, cap, options, timeout, message = std::move(message)] {
-    return pigeonhole->start_resending_write(message, *cap, options, timeout);
+  f.result = run_async([session, cap, options, timeout, message = std::move(message)] {
+    return session->retrying(
+        [&] { return session->pigeonhole().start_resending_write(message, *cap, options, timeout); });
   });
   next_index_ = next_index;
   f.next_index = std::move(next_index);
@@ -130,8 +132,9 @@ void BoxReader::cancel_all() {
 void BoxReader::refill() {
   while (in_flight_.size() < window_ && (!remaining_ || *remaining_ > 0)) {
     if (cancel_flag().load()) return;  // what is in flight still completes (cancelled)
-    Result<EncryptedMessage> encrypted =
-        session_.pigeonhole().encrypt_read(view(read_cap_), view(next_index_), session_.local_timeout());
+    Result<EncryptedMessage> encrypted = session_.retrying([&] {
+      return session_.pigeonhole().encrypt_read(view(read_cap_), view(next_index_), session_.local_timeout());
+    });
     if (!encrypted) {
       cancel_all();
       fail_status(encrypted.status(), "preparing a read");
@@ -139,14 +142,16 @@ void BoxReader::refill() {
     InFlight f;
     f.box_index = next_index_;
     f.next_index = encrypted->next_message_box_index;
-    Pigeonhole* pigeonhole = &session_.pigeonhole();
+    Session* session = &session_;
     ResendOptions options = options_;
     Duration timeout = session_.wait_timeout();
     Bytes cap = read_cap_;
     Bytes box = f.box_index;
-    f.result = run_async([pigeonhole, options, timeout, cap = std::move(cap), box = std::move(box),
+    f.result = run_async([session, options, timeout, cap = std::move(cap), box = std::move(box),
                           message = std::move(encrypted).value()] {
-      return pigeonhole->start_resending_read(message, view(cap), view(box), options, timeout);
+      return session->retrying([&] {
+        return session->pigeonhole().start_resending_read(message, view(cap), view(box), options, timeout);
+      });
     });
     next_index_ = f.next_index;
     in_flight_.push_back(std::move(f));

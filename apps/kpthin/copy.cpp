@@ -178,8 +178,10 @@ void run_copy(const CopyOptions& opt, const GlobalOptions& global) {
     one[0].write_cap = destinations[i].channel().capability;
     one[0].start_index = destinations[i].channel().index;
     bool first = i == 0, last = i + 1 == destinations.size();
-    Result<CourierEnvelopes> envelopes = session.pigeonhole().courier_envelopes_from_multi_payload(
-        one, first, last, state.buffer, session.local_timeout());
+    Result<CourierEnvelopes> envelopes = session.retrying([&] {
+      return session.pigeonhole().courier_envelopes_from_multi_payload(one, first, last, state.buffer,
+                                                                        session.local_timeout());
+    });
     if (!envelopes) fail_status(envelopes.status(), "preparing the copy stream for " + destinations[i].path().string());
     if (envelopes->next_dest_indices.size() != 1) {
       fail(ExitCode::kProtocol, "the daemon's copy stream for " + destinations[i].path().string() +

@@ -9,7 +9,9 @@
 namespace kpthin::cli {
 
 TempChannel new_temp_channel(Session& session) {
-  Result<Keypair> keypair = session.pigeonhole().new_keypair(random_seed(), session.local_timeout());
+  SecretBytes seed = random_seed();
+  Result<Keypair> keypair =
+      session.retrying([&] { return session.pigeonhole().new_keypair(seed, session.local_timeout()); });
   if (!keypair) fail_status(keypair.status(), "creating the temporary channel for the copy");
   return {keypair->write_cap, keypair->first_message_index};
 }
@@ -32,8 +34,10 @@ void run_copy_command(Session& session, const SecretBytes& temp_write_cap) {
   ResendOptions options;
   options.interrupt = &cancel_flag();
   info("asking the courier to copy the stream");
-  Status status = session.pigeonhole().start_resending_copy_command(temp_write_cap, std::nullopt, options,
-                                                                    session.wait_timeout());
+  Status status = session.retrying([&] {
+    return session.pigeonhole().start_resending_copy_command(temp_write_cap, std::nullopt, options,
+                                                             session.wait_timeout());
+  });
   if (status.ok()) return;
   ExitCode code = exit_code_for(status);
   if (code == ExitCode::kTimeout || code == ExitCode::kInterrupted || code == ExitCode::kDaemonUnreachable) {

@@ -89,6 +89,22 @@ std::optional<FileHeader> decode_file_header(ByteView box, std::size_t& header_l
   return header;
 }
 
+Bytes encode_cbor_byte_string(ByteView payload) {
+  Bytes out;
+  put_head(out, 2, payload.size());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+std::optional<Bytes> decode_cbor_byte_string(ByteView reply) {
+  std::size_t pos = 0;
+  std::uint8_t major;
+  std::uint64_t length;
+  if (!get_head(reply, pos, major, length) || major != 2 || length > reply.size() - pos) return std::nullopt;
+  return Bytes(reply.begin() + static_cast<std::ptrdiff_t>(pos),
+               reply.begin() + static_cast<std::ptrdiff_t>(pos + length));
+}
+
 std::string unsafe_file_name_reason(const std::string& name) {
   if (name.empty()) return "the file name is empty";
   if (name.size() > 255) return "the file name is longer than 255 bytes";

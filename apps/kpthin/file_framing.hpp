@@ -23,6 +23,12 @@ Bytes encode_file_header(const FileHeader& header);
 // success `header_length` is the number of bytes it occupies.
 std::optional<FileHeader> decode_file_header(ByteView box, std::size_t& header_length);
 
+// A CBOR byte string holding `payload`: how `kpthin send` (like katzenpost's ping) frames
+// service messages, because a SURB reply comes back padded to the full Sphinx payload size.
+Bytes encode_cbor_byte_string(ByteView payload);
+// The byte string at the start of `reply` (padding after it ignored); nullopt if there is none.
+std::optional<Bytes> decode_cbor_byte_string(ByteView reply);
+
 // pigeonhole-cp's receive-side name rules: non-empty, at most 255 bytes, not "." or "..", no '/'
 // or '\\', no control characters. Returns "" if acceptable, else why not.
 std::string unsafe_file_name_reason(const std::string& name);

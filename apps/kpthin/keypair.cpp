@@ -135,7 +135,8 @@ void run_keypair(const KeypairOptions& opt, const GlobalOptions& global) {
   }
   SecretBytes seed = opt.seed_file.empty() ? random_seed() : load_seed(opt.seed_file);
   Session session(global);
-  Result<Keypair> keypair = session.pigeonhole().new_keypair(seed, session.local_timeout());
+  Result<Keypair> keypair =
+      session.retrying([&] { return session.pigeonhole().new_keypair(seed, session.local_timeout()); });
   if (!keypair) fail_status(keypair.status(), "creating a keypair");
   session.close();
   if (!opt.no_files) {

@@ -9,6 +9,7 @@
 
 #include "duration.hpp"
 #include "exit_codes.hpp"
+#include "file_framing.hpp"
 #include "global_options.hpp"
 #include "input_splitter.hpp"
 #include "interrupt.hpp"
@@ -24,7 +25,16 @@ struct SendOptions {
   std::string service = "echo";
   std::optional<std::uint64_t> count;
   std::string interval = "1s";
+  bool raw = false;
 };
+
+// The payload as sent, and the reply as shown: CBOR-framed unless --raw.
+Bytes frame(const Bytes& payload, bool raw) { return raw ? payload : encode_cbor_byte_string(view(payload)); }
+Bytes unframe(Bytes reply, bool raw) {
+  if (raw) return reply;
+  if (std::optional<Bytes> inner = decode_cbor_byte_string(view(reply))) return *inner;
+  return reply;  // not framed by the service: show it as it came
+}
 
 // send_with_reply has no interrupt hook: wait for it on a helper thread and, on Ctrl-C, close the
 // session (thin_close) so the call returns and the daemon forgets it.
@@ -65,6 +75,7 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
   } else {
     payload = read_single_message(STDIN_FILENO, limit ? limit : SIZE_MAX, "standard input");
   }
+  payload = frame(payload, opt.raw);
   if (limit && payload.size() > limit) {
     fail(ExitCode::kUsage, "the payload is " + std::to_string(payload.size()) + " bytes, more than the limit of " +
                                std::to_string(limit) + " bytes for one service message");
@@ -76,6 +87,7 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
     auto start = std::chrono::steady_clock::now();
     Result<Bytes> reply = send_interruptibly(session, service, view(payload), session.wait_timeout());
     if (!reply) fail_status(reply.status(), "sending to " + where);
+    *reply = unframe(std::move(*reply), opt.raw);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (global.json) {
       write_json_line({{"service", service.name}, {"node", service.node}, {"rtt_ms", ms},
@@ -116,6 +128,7 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
       }
       continue;
     }
+    *reply = unframe(std::move(*reply), opt.raw);
     ++received;
     min_ms = received == 1 ? ms : std::min(min_ms, ms);
     max_ms = std::max(max_ms, ms);
@@ -160,6 +173,9 @@ Command add_send_command(CLI::App& app, const GlobalOptions& global) {
       ->type_name("N");
   sub->add_option("-i,--interval", opt->interval, "pause between messages with --count (default 1s)")
       ->type_name("DURATION");
+  sub->add_flag("--raw", opt->raw,
+                "send the payload as is and print the whole (padded) reply; by default both are a CBOR byte "
+                "string, as katzenpost's ping does");
   sub->footer(R"(Examples:
   kpthin send hello                       # prints hello back from the echo service
   kpthin --timeout 60s send --count 5 --interval 200ms

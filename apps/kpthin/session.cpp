@@ -5,10 +5,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
 #include "kpthin/config.hpp"
+#include "kpthin/errors.hpp"
 #include "output.hpp"
 
 namespace kpthin::cli {
@@ -75,6 +77,9 @@ Session::Session(const GlobalOptions& global) {
   local_ = std::min(wait_, kLocalCap);
   ClientOptions options;
   options.target = *target;
+  // A short command should notice a restarted daemon quickly rather than after 1-60 s.
+  options.reconnect_initial = std::chrono::milliseconds(50);
+  options.reconnect_max = std::chrono::seconds(2);
   options.connect_timeout = std::min(wait_, kDefaultConnectTimeout);
   info("connecting to kpclientd at " + describe_target(*target) + " (config " + path.string() + ")");
   Result<std::unique_ptr<ThinClient>> client = [&] {
@@ -112,6 +117,21 @@ void Session::close() {
     pigeonhole_.reset();
     client_.reset();
   }
+}
+
+Duration Session::reconnect_grace() const { return std::min<Duration>(wait_, std::chrono::seconds(30)); }
+
+bool Session::is_disconnect(const Status& status) {
+  return status.code() == make_error_code(local_errc::disconnected) ||
+         status.code() == make_error_code(thin_errc::connection_lost);
+}
+
+bool Session::wait_for_reconnect(std::chrono::steady_clock::time_point deadline) {
+  while (!client_->daemon_connected()) {
+    if (interrupted() || std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 SecretBytes random_seed() {

@@ -35,8 +35,10 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
   if (opt.atomic) {
     std::vector<Bytes> elements;
     std::optional<Bytes> buffer;
-    Result<CourierEnvelopes> envelopes = session.pigeonhole().courier_envelopes_from_tombstone_range(
-        cap, view(start), opt.count, true, true, buffer, session.local_timeout());
+    Result<CourierEnvelopes> envelopes = session.retrying([&] {
+      return session.pigeonhole().courier_envelopes_from_tombstone_range(cap, view(start), opt.count, true, true,
+                                                                         buffer, session.local_timeout());
+    });
     if (!envelopes) fail_status(envelopes.status(), "preparing the tombstone copy stream");
     if (envelopes->next_dest_indices.size() != 1) {
       fail(ExitCode::kProtocol, "the daemon's tombstone copy stream has no next index; nothing was changed");
@@ -50,8 +52,8 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
     return;
   }
 
-  Result<Pigeonhole::TombstoneRange> range =
-      session.pigeonhole().tombstone_range(cap, view(start), opt.count, session.local_timeout());
+  Result<Pigeonhole::TombstoneRange> range = session.retrying(
+      [&] { return session.pigeonhole().tombstone_range(cap, view(start), opt.count, session.local_timeout()); });
   if (!range) fail_status(range.status(), "preparing the tombstones");
   BoxWriter writer(session, cap, start, ResendOptions{});
   writer.what = "tombstoning " + channel.path().string();

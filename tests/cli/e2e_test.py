@@ -1,0 +1,516 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the kpthin binary against kpclientd-sim, one scenario per invocation:
+
+    e2e_test.py --kpthin PATH --sim PATH SCENARIO
+
+Every wait is a bounded poll on a condition (harness.wait_for); no sleep stands in for one."""
+import argparse
+import base64
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Failure, Kpthin, Sim, Workdir, check, expect, snapshot, unchanged, wait_for  # noqa: E402
+
+SCENARIOS = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+def read_all_no_wait(kp, channel):
+    """Reads every box already written, until exit 6; returns the concatenated bytes."""
+    code, out, err = kp.run("read", "--no-wait", "--count", "100000", channel)
+    check(code == 6, "reading until the end should stop with 6, got %d: %s" % (code, err))
+    return out
+
+
+def file_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# ---------------------------------------------------------------------------------------------
+
+@scenario
+def keypair(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "chat")
+    for suffix, kind in ((".write", "write"), (".read", "read")):
+        path = os.path.join(d, "chat" + suffix)
+        check(os.stat(path).st_mode & 0o777 == 0o600, "%s must be mode 0600" % path)
+        text = open(path).read()
+        check('kind = "%s"' % kind in text, "%s must say kind %s" % (path, kind))
+    expect(kp.run("keypair", "chat"), 2, "already exists")
+    # pigeonhole-cp text: print without files, export/import round trip.
+    printed = kp.ok("keypair", "--print", "--no-files", "tmp").decode()
+    check(printed.startswith("Read Capability (share with recipient):\n"), printed)
+    check("Write Capability (keep secret):" in printed and "First Index:" in printed, printed)
+    check(not os.path.exists(os.path.join(d, "tmp.write")), "--no-files must not create files")
+    exported = kp.ok("keypair", "--export", "chat").decode()
+    kp.ok("keypair", "--import", "-", "copy", stdin=exported.encode())
+    check(kp.ok("keypair", "--export", "copy").decode() == exported, "export/import must round-trip")
+    # Deterministic seeds give the same channel.
+    with open(os.path.join(d, "seed"), "wb") as f:
+        f.write(bytes(range(32)))
+    kp.ok("keypair", "--seed-file", "seed", "s1")
+    kp.ok("keypair", "--seed-file", "seed", "s2")
+    check(kp.ok("keypair", "--export", "s1") == kp.ok("keypair", "--export", "s2"), "same seed, same caps")
+    # A channel created by import is usable end to end.
+    kp.ok("write", "copy.write", "via import")
+    check(kp.ok("read", "chat.read") == b"via import", "imported write cap writes the original channel")
+
+
+@scenario
+def write_read(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    before = file_bytes(os.path.join(d, "c.write"))
+    kp.ok("write", "c.write", "hello")
+    check(file_bytes(os.path.join(d, "c.write")) != before, "the write position must advance")
+    kp.ok("write", "c.write", stdin=b"from stdin\n")
+    with open(os.path.join(d, "msg"), "wb") as f:
+        f.write(b"\x00\x01binary\xff")
+    kp.ok("write", "--file", "msg", "c.write")
+    check(kp.ok("read", "c.read") == b"hello", "first box")
+    check(kp.ok("read", "c.read") == b"from stdin\n", "second box, bytes unmodified")
+    check(kp.ok("read", "c.read") == b"\x00\x01binary\xff", "third box, binary")
+    expect(kp.run("read", "--no-wait", "c.read"), 6, "not been written yet")
+    # Delimiters for line-oriented consumers.
+    kp.ok("write", "c.write", "a")
+    kp.ok("write", "c.write", "b")
+    check(kp.ok("read", "-n", "2", "-d", "\\n", "c.read") == b"a\nb\n", "--delimiter")
+
+
+@scenario
+def split_lines_1000(ctx):
+    kp = ctx.kp
+    kp.ok("keypair", "c")
+    data = subprocess.run(["seq", "1", "1000"], stdout=subprocess.PIPE, check=True).stdout
+    kp.ok("write", "--split", "lines", "c.write", stdin=data)
+    out = kp.ok("read", "--count", "1000", "c.read")
+    check(out == data, "read --count 1000 must reproduce seq 1 1000 byte for byte (%d vs %d bytes)" % (len(out), len(data)))
+    expect(kp.run("read", "--no-wait", "c.read"), 6)
+    # Chunks: a binary input through --split SIZE.
+    blob = random.Random(1).randbytes(10_000)
+    kp.ok("write", "--split", "1000", "c.write", stdin=blob)
+    check(kp.ok("read", "--count", "10", "c.read") == blob, "--split 1000 round trip")
+    leftovers = [n for n in os.listdir(ctx.dir) if ".tmp." in n]
+    check(not leftovers, "temporary files left behind: %s" % leftovers)
+
+
+@scenario
+def binary_copy(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    blob = random.Random(2).randbytes(50_000)
+    with open(os.path.join(d, "blob"), "wb") as f:
+        f.write(blob)
+    kp.ok("copy", "--to", "c.write", "--file", "blob")
+    check(read_all_no_wait(kp, "c.read") == blob, "copy round trip of a binary file")
+    # stdin works as the payload too, and the destination position moved past the copy.
+    kp.ok("copy", "--to", "c.write", stdin=b"second payload")
+    check(read_all_no_wait(kp, "c.read") == b"second payload", "copy from stdin lands after the first copy")
+
+
+@scenario
+def multi_copy(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "a")
+    kp.ok("keypair", "b")
+    pa, pb = random.Random(3).randbytes(7000), b"short payload for b"
+    open(os.path.join(d, "pa"), "wb").write(pa)
+    open(os.path.join(d, "pb"), "wb").write(pb)
+    kp.ok("copy", "--to", "a.write", "--file", "pa", "--to", "b.write", "--file", "pb")
+    check(read_all_no_wait(kp, "a.read") == pa, "destination a")
+    check(read_all_no_wait(kp, "b.read") == pb, "destination b")
+    expect(kp.run("copy", "--to", "a.write", "--to", "b.write", "--file", "pa"), 2, "one --file per --to")
+    expect(kp.run("copy", "--to", "a.write", "--file", "pa", "--to", "a.write", "--file", "pb"), 2, "twice")
+
+
+@scenario
+def copy_resume(ctx):
+    kp, d = ctx.kp, ctx.dir
+    # A slow simulator so the copy is interrupted half-way through its stream.
+    ctx.restart_sim("--pacing", "20")
+    kp.ok("keypair", "c")
+    blob = random.Random(4).randbytes(40_000)
+    open(os.path.join(d, "blob"), "wb").write(blob)
+    dest_before = file_bytes(os.path.join(d, "c.write"))
+    state = os.path.join(d, "copy.state")
+    p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
+
+    def progressed():
+        try:
+            s = json.load(open(state))
+        except (OSError, ValueError):
+            return None
+        return s if 0 < s["elements_written"] < s["elements_total"] else None
+
+    s = wait_for(progressed, "the copy to confirm some stream boxes", timeout=60)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    check(p.returncode == 130, "Ctrl-C during copy must exit 130, got %d: %s" % (p.returncode, err.decode()))
+    check(b"--resume" in err, "the interrupted copy must say how to resume")
+    s = json.load(open(state))
+    written, total = s["elements_written"], s["elements_total"]
+    check(0 < written < total, "state must record partial progress (%d/%d)" % (written, total))
+    check(file_bytes(os.path.join(d, "c.write")) == dest_before, "destination must not move before the copy")
+    check(os.stat(state).st_mode & 0o777 == 0o600, "the state file holds a write cap: mode 0600")
+    sends_before = ctx.sim.stats().get("req.start_resending_encrypted_message", 0)
+    kp.ok("copy", "--resume", "--state", state)
+    sends = ctx.sim.stats().get("req.start_resending_encrypted_message", 0) - sends_before
+    check(sends == total - written, "resume must send exactly the %d unconfirmed boxes, sent %d" % (total - written, sends))
+    check(not os.path.exists(state), "state file removed after success")
+    check(read_all_no_wait(kp, "c.read") == blob, "resumed copy delivers the payload")
+    expect(kp.run("copy", "--resume", "--state", state), 2)
+
+
+@scenario
+def framed_interop(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    blob = random.Random(5).randbytes(5000)
+    open(os.path.join(d, "photo.bin"), "wb").write(blob)
+    kp.ok("copy", "--framed", "--to", "c.write", "--file", "photo.bin")
+    # What pigeonhole-cp receive expects: the first box starts with the CBOR map {name, size}.
+    exported = kp.ok("keypair", "--export", "c").decode()
+    kp.ok("keypair", "--import", "-", "peek", stdin=exported.encode())
+    first = kp.ok("read", "peek.read")
+    header = b"\xa2\x64name\x69photo.bin\x64size\x19\x13\x88"
+    check(first.startswith(header), "first box must start with pigeonhole-cp's header, got %r" % first[:24])
+    os.mkdir(os.path.join(d, "in"))
+    kp.ok("read", "--framed", "--output-dir", "in", "c.read")
+    check(file_bytes(os.path.join(d, "in", "photo.bin")) == blob, "read --framed saves the file under its name")
+    # A pigeonhole-cp sender writes the header box by box (--no-copy): emulate it with write.
+    kp.ok("keypair", "p")
+    payload = b"\xa2\x64name\x65x.txt\x64size\x0b" + b"hello world"
+    kp.ok("write", "p.write", stdin=payload)
+    check(kp.ok("read", "--framed", "p.read") == b"hello world", "read --framed to stdout")
+
+
+@scenario
+def follow_pipe(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    reader = kp.spawn("read", "--follow", "-d", "\\n", "c.read")
+    os.set_blocking(reader.stdout.fileno(), False)
+    got = b""
+    for i in range(20):
+        kp.ok("write", "c.write", "message %d" % i)
+
+        def line_arrived():
+            nonlocal got
+            try:
+                chunk = reader.stdout.read()
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                got += chunk
+            return got.count(b"\n") >= i + 1
+
+        wait_for(line_arrived, "message %d through read --follow" % i)
+    check(got == b"".join(b"message %d\n" % i for i in range(20)), "follow output in order: %r" % got)
+    reader.send_signal(signal.SIGINT)
+    reader.wait(20)
+    check(reader.returncode == 130, "interrupted follow exits 130, got %d" % reader.returncode)
+    expect(kp.run("read", "--no-wait", "c.read"), 6)  # every delivered box was consumed
+    # In a shell pipeline: head takes 3 lines and exits; the 4th box is not consumed.
+    for i in range(4):
+        kp.ok("write", "c.write", "p%d" % i)
+    sh = subprocess.run("%s -c %s read --follow -d '\\n' c.read | head -n 3" % (kp.binary, ctx.sim.config),
+                        shell=True, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check(sh.stdout == b"p0\np1\np2\n", "pipeline output: %r" % sh.stdout)
+    check(kp.ok("read", "c.read") == b"p3", "the box the closed pipe did not take is still unread")
+
+
+@scenario
+def interrupt_read(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    before = file_bytes(os.path.join(d, "c.read"))
+    cancels = ctx.sim.stats()["cancels_matched"]
+    p = kp.spawn("read", "c.read")
+    wait_for(lambda: ctx.sim.stats()["waiting"] >= 1, "the read to wait at the simulator")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=20)
+    check(p.returncode == 130, "Ctrl-C during a waiting read exits 130, got %d: %s" % (p.returncode, err.decode()))
+    check(out == b"", "nothing on stdout")
+    wait_for(lambda: ctx.sim.stats()["cancels_matched"] > cancels, "the simulator to see the cancel", timeout=10)
+    wait_for(lambda: ctx.sim.stats()["sessions"] == 0, "the session to be closed (thin_close)", timeout=10)
+    check(file_bytes(os.path.join(d, "c.read")) == before, "the channel file must be unchanged")
+    # SIGTERM behaves the same.
+    p = kp.spawn("read", "c.read")
+    wait_for(lambda: ctx.sim.stats()["waiting"] >= 1, "the second read to wait")
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=20)
+    check(p.returncode == 130, "SIGTERM exits 130 too, got %d" % p.returncode)
+    check(file_bytes(os.path.join(d, "c.read")) == before, "the channel file must be unchanged")
+    # The timeout path: cancelled at the daemon, exit 5.
+    cancels = ctx.sim.stats()["cancels_matched"]
+    expect(kp.run("--timeout", "300ms", "read", "c.read"), 5, "within 300ms")
+    check(ctx.sim.stats()["cancels_matched"] > cancels, "a timed-out read is cancelled at the daemon")
+    check(file_bytes(os.path.join(d, "c.read")) == before, "the channel file must be unchanged")
+
+
+@scenario
+def sim_restart_split(ctx):
+    kp = ctx.kp
+    ctx.restart_sim("--restart-after", "700", "--latency", "1")
+    kp.ok("keypair", "c")
+    data = subprocess.run(["seq", "1", "2000"], stdout=subprocess.PIPE, check=True).stdout
+    kp.ok("--timeout", "60s", "write", "--split", "lines", "c.write", stdin=data, timeout=120)
+    check(ctx.sim.stats()["restarts"] == 1, "the simulator must have restarted during the write")
+    out = kp.ok("read", "--count", "2000", "c.read", timeout=120)
+    check(out == data, "every line exactly once after a restart (%d vs %d bytes)" % (len(out), len(data)))
+    expect(kp.run("read", "--no-wait", "c.read"), 6)
+
+
+@scenario
+def json_output(ctx):
+    kp, d = ctx.kp, ctx.dir
+
+    def objects(out):
+        lines = out.decode().splitlines()
+        check(lines, "--json printed nothing")
+        return [json.loads(l) for l in lines]
+
+    k = objects(kp.ok("--json", "keypair", "c"))[0]
+    check(k["write_channel"] == "c.write" and len(base64.b64decode(k["read_capability"])) == 136, k)
+    w = objects(kp.ok("--json", "write", "--split", "lines", "c.write", stdin=b"x\ny\n"))
+    check([o["box"] for o in w] == [1, 2] and all(o["bytes"] == 2 for o in w), w)
+    r = objects(kp.ok("--json", "read", "-n", "2", "c.read"))
+    check([base64.b64decode(o["data"]) for o in r] == [b"x\n", b"y\n"], r)
+    kp.ok("tombstone", "c.write")
+    code, out, err = kp.run("--json", "read", "c.read")
+    check(code == 7 and objects(out)[0]["tombstone"] is True, (code, out, err))
+    s = objects(kp.ok("--json", "services"))
+    check(any(o["service"] == "echo" for o in s), s)
+    e = objects(kp.ok("--json", "send", "hi"))[0]
+    check(base64.b64decode(e["reply"]) == b"hi", e)
+    p = objects(kp.ok("--json", "send", "-n", "2", "-i", "1ms"))
+    check(p[-1]["sent"] == 2 and p[-1]["received"] == 2, p)
+    wt = objects(kp.ok("--json", "watch", "--until", "pki"))
+    check(wt[0]["event"] == "connection_status" and wt[-1]["event"] == "new_pki_document", wt)
+    open(os.path.join(d, "f"), "wb").write(b"copy me")
+    cp = objects(kp.ok("--json", "copy", "--to", "c.write", "--file", "f"))[0]
+    check(cp["destinations"][0]["channel"] == "c.write", cp)
+    ts = objects(kp.ok("--json", "tombstone", "-n", "2", "c.write"))[0]
+    check(ts["tombstoned"] == 2, ts)
+    ex = objects(kp.ok("--json", "keypair", "--export", "c"))[0]
+    check(len(base64.b64decode(ex["write_capability"])) == 168, ex)
+
+
+@scenario
+def tombstone(ctx):
+    kp = ctx.kp
+    kp.ok("keypair", "c")
+    kp.ok("write", "c.write", "a")
+    kp.ok("tombstone", "c.write")
+    check(kp.ok("read", "c.read") == b"a", "the box before the tombstone")
+    expect(kp.run("read", "c.read"), 7, "tombstone")
+    expect(kp.run("read", "--no-wait", "c.read"), 6)  # moved past the tombstone
+    # A range, atomically, then a follower skipping tombstones.
+    kp.ok("tombstone", "--atomic", "--count", "3", "c.write")
+    kp.ok("tombstone", "--count", "2", "c.write")
+    kp.ok("write", "c.write", "z")
+    reader = kp.spawn("read", "--follow", "--skip-tombstones", "c.read")
+    os.set_blocking(reader.stdout.fileno(), False)
+    got = b""
+
+    def z_arrived():
+        nonlocal got
+        try:
+            chunk = reader.stdout.read()
+        except BlockingIOError:
+            chunk = None
+        got += chunk or b""
+        return got == b"z"
+
+    wait_for(z_arrived, "the follower to skip 5 tombstones and print z")
+    reader.send_signal(signal.SIGINT)
+    reader.wait(20)
+    expect(kp.run("read", "--skip-tombstones", "c.read"), 2, "--follow")
+
+
+@scenario
+def send_ping(ctx):
+    kp = ctx.kp
+    check(kp.ok("send", "hello") == b"hello", "echo service returns the payload")
+    check(kp.ok("send", stdin=b"from stdin") == b"from stdin", "payload from stdin")
+    out = kp.ok("send", "--count", "3", "--interval", "5ms").decode()
+    check("3 sent, 3 received, 0.0% loss" in out and "rtt min/avg/max" in out, out)
+    expect(kp.run("send", "--service", "nonesuch", "x"), 1, "no service")
+
+
+@scenario
+def watch(ctx):
+    kp = ctx.kp
+    out = kp.ok("watch", "--until", "connected").decode()
+    check(out.startswith("connection connected"), out)
+    check("pki epoch=" in kp.ok("watch", "--until", "pki").decode(), "watch --until pki")
+    # Events as they happen: a restart shows a disconnect and a reconnect.
+    p = kp.spawn("watch")
+    os.set_blocking(p.stdout.fileno(), False)
+    got = b""
+
+    def seen(word):
+        def f():
+            nonlocal got
+            try:
+                got += p.stdout.read() or b""
+            except BlockingIOError:
+                pass
+            return word in got
+        return f
+
+    wait_for(seen(b"connection connected"), "the initial status line")
+    ctx.sim.control("restart")
+    wait_for(seen(b"disconnected unexpectedly"), "a disconnect event")
+    wait_for(seen(b"reconnected to a restarted daemon"), "a reconnect event")
+    p.send_signal(signal.SIGINT)
+    p.wait(20)
+    check(p.returncode == 130, "watch ends with 130 on Ctrl-C, got %d" % p.returncode)
+    ctx.sim.control("offline")
+    expect(kp.run("--timeout", "300ms", "watch", "--until", "connected"), 5, "mixnet connection")
+
+
+@scenario
+def services(ctx):
+    out = ctx.kp.ok("services").decode()
+    names = [l.split("\t")[0] for l in out.splitlines()]
+    check("echo" in names and "courier" in names, out)
+    check(all(len(l.split("\t")) == 3 for l in out.splitlines()), "NAME<TAB>NODE<TAB>QUEUE: %r" % out)
+    check(ctx.kp.ok("services", "echo").decode().startswith("echo\t"), "filter by name")
+
+
+@scenario
+def exit_codes(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")                                                     # 0
+    kp.ok("write", "c.write", "x")
+    expect(kp.run("read", "c.read", stdout=open("/dev/full", "wb")), 1, "standard output")
+    expect(kp.run("read", "--bogus", "c.read"), 2)
+    expect(kp.run("-c", os.path.join(d, "absent.toml"), "read", "c.read", config=False), 3, "does not exist")
+    open(os.path.join(d, "nowhere.toml"), "w").write('[Dial]\n  [Dial.Unix]\n    Address = "%s/none.sock"\n' % d)
+    expect(kp.run("-c", "nowhere.toml", "services", config=False), 4, "kpclientd")
+    expect(kp.run("--timeout", "200ms", "read", "-n", "2", "c.read"), 5)   # one box, then waits
+    expect(kp.run("read", "--no-wait", "c.read"), 6)
+    kp.ok("tombstone", "c.write")
+    expect(kp.run("read", "c.read"), 7)
+    # 8: rewrite a box with --box-exists-error (restore the old position first).
+    saved = file_bytes(os.path.join(d, "c.write"))
+    kp.ok("write", "c.write", "first")
+    open(os.path.join(d, "c.write"), "wb").write(saved)
+    expect(kp.run("write", "--box-exists-error", "c.write", "again"), 8)
+    # 9: a copy onto an already written box fails at the courier.
+    open(os.path.join(d, "c.write"), "wb").write(saved)
+    expect(kp.run("copy", "--to", "c.write", stdin=b"clash"), 9, "copy")
+    check(file_bytes(os.path.join(d, "c.write")) == saved, "a failed copy leaves the destination position")
+    # 10: the daemon refuses a request.
+    ctx.sim.control("fail encrypt_write 3 1")
+    expect(kp.run("write", "c.write", "refused"), 10, "daemon")
+    # 130: covered with stats in interrupt_read; here the plain code.
+    p = kp.spawn("read", "--follow", "c.read")
+    wait_for(lambda: ctx.sim.stats()["waiting"] >= 1, "the follower to wait")
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=20)
+    check(p.returncode == 130, "exit 130, got %d" % p.returncode)
+
+
+@scenario
+def bad_inputs(ctx):
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    kp.ok("write", "c.write", "one")
+
+    def refused(args, code, needle, config=True, stdin=None, stdout=None, **kw):
+        before = snapshot(d)
+        expect(kp.run(*args, config=config, stdin=stdin, stdout=stdout, **kw), code, needle)
+        unchanged(before, d, "kpthin %s" % " ".join(args))
+
+    refused(["-c", "missing.toml", "read", "c.read"], 3, "does not exist", config=False)
+    refused(["read", "c.read"], 3, "no thinclient.toml found", config=False,
+            env={"XDG_CONFIG_HOME": d, "HOME": d})
+    open(os.path.join(d, "bad.toml"), "w").write("[Dial\n")
+    refused(["-c", "bad.toml", "read", "c.read"], 3, "bad.toml", config=False)
+    open(os.path.join(d, "unknown.toml"), "w").write(open(ctx.sim.config).read() + "Extra = 1\n")
+    refused(["-c", "unknown.toml", "read", "c.read"], 3, "Extra", config=False)
+    open(os.path.join(d, "nosock.toml"), "w").write('[Dial]\n  [Dial.Unix]\n    Address = "%s/gone.sock"\n' % d)
+    refused(["-c", "nosock.toml", "read", "c.read"], 4, "cannot reach kpclientd", config=False)
+    refused(["write", "c.read", "x"], 2, "is a read channel")
+    good = file_bytes(os.path.join(d, "c.read"))
+    open(os.path.join(d, "trunc.read"), "wb").write(good[: len(good) // 2])
+    refused(["read", "trunc.read"], 3, "trunc.read")
+    tampered = bytearray(good)
+    at = good.index(b'capability = "') + 30
+    tampered[at] = ord("A") if tampered[at] != ord("A") else ord("B")
+    open(os.path.join(d, "tampered.read"), "wb").write(bytes(tampered))
+    refused(["read", "tampered.read"], 3, "checksum")
+    short_cap = good.replace(good[good.index(b'capability = "') + 14: good.index(b'"\nindex')],
+                             base64.b64encode(b"\x01" * 100))
+    open(os.path.join(d, "short.read"), "wb").write(short_cap)
+    refused(["read", "short.read"], 3, "136 bytes, this one 100")
+    refused(["write", "c.write", "x" * 100_000], 2, "box limit")
+    refused(["write", "c.write"], 2, "box limit", stdin=b"y" * 100_000)
+    refused(["copy", "--to", "c.write"], 2, "10 MiB", stdin=b"z" * (10 * 1024 * 1024 + 1))
+    refused(["read", "c.read"], 1, "cannot write to standard output", stdout=open("/dev/full", "wb"))
+    check(kp.ok("read", "c.read") == b"one", "the box refused by /dev/full is still there")
+    refused(["--timeout", "soon", "read", "c.read"], 2, "not a duration")
+    refused(["write", "--split", "words", "c.write"], 2, "--split")
+
+
+# ---------------------------------------------------------------------------------------------
+
+class Context:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.dir = workdir
+        self.sim_dir = os.path.join(workdir, "sim")
+        os.mkdir(self.sim_dir)
+        self.sim = Sim(args.sim, self.sim_dir)
+        self.kp = Kpthin(args.kpthin, self.sim.config, workdir)
+
+    def restart_sim(self, *extra):
+        """Replaces the simulator with one started with `extra` flags (a fresh store)."""
+        self.sim.stop()
+        self.sim = Sim(self.args.sim, self.sim_dir, *extra)
+        self.kp.config = self.sim.config
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kpthin", required=True)
+    ap.add_argument("--sim", required=True)
+    ap.add_argument("scenario", choices=sorted(SCENARIOS) + ["all"])
+    args = ap.parse_args()
+    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    failed = 0
+    for name in names:
+        with Workdir() as workdir:
+            ctx = Context(args, workdir)
+            started = time.monotonic()
+            try:
+                SCENARIOS[name](ctx)
+                print("PASS %s (%.2fs)" % (name, time.monotonic() - started))
+            except (Failure, subprocess.TimeoutExpired) as e:
+                failed += 1
+                print("FAIL %s: %s" % (name, e))
+                try:
+                    print(open(os.path.join(ctx.sim_dir, "sim.log")).read()[-3000:])
+                except OSError:
+                    pass
+            finally:
+                ctx.sim.stop()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

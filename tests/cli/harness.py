@@ -1,0 +1,171 @@
+"""Shared helpers for the kpthin CLI tests: start kpclientd-sim, run kpthin, wait for conditions
+with bounded deadlines (never bare sleeps), snapshot directories to prove nothing changed."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def wait_for(predicate, what, timeout=20.0, interval=0.01):
+    """Polls predicate() until it returns something truthy; fails naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Sim:
+    """One kpclientd-sim on a private unix socket, with a control socket."""
+
+    def __init__(self, binary, workdir, *extra):
+        self.dir = workdir
+        self.socket = os.path.join(workdir, "sim.sock")
+        self.control_path = os.path.join(workdir, "ctl.sock")
+        self.config = os.path.join(workdir, "thinclient.toml")
+        self.log = open(os.path.join(workdir, "sim.log"), "ab")
+        self.args = [os.path.abspath(binary), "--listen-unix", self.socket, "--control", self.control_path,
+                     "--write-config", self.config, "--log-level", "warn"] + list(extra)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log)
+        line = self._read_ready_line(20.0)
+        check(line.startswith(b"ready "), "kpclientd-sim did not start: %r" % line)
+
+    def _read_ready_line(self, timeout):
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise Failure("kpclientd-sim printed no ready line within %.0fs" % timeout)
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                raise Failure("kpclientd-sim exited before it was ready (exit %s)" % self.proc.wait())
+            buf += chunk
+        return buf.split(b"\n")[0]
+
+    def control(self, command):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.control_path)
+        s.sendall(command.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return data.decode().strip()
+
+    def stats(self):
+        fields = {}
+        for part in self.control("stats").split()[1:]:
+            if "=" in part:
+                k, v = part.split("=", 1)
+                fields[k] = int(v) if v.isdigit() else v
+        return fields
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Kpthin:
+    def __init__(self, binary, config, cwd):
+        self.binary = os.path.abspath(binary)
+        self.config = config
+        self.cwd = cwd
+
+    def argv(self, args, config=True):
+        return [self.binary] + (["-c", self.config] if config and self.config else []) + list(args)
+
+    def run(self, *args, stdin=None, timeout=60, config=True, env=None, stdout=None):
+        """Runs kpthin to completion; returns (code, stdout bytes, stderr text)."""
+        full_env = dict(os.environ)
+        full_env.pop("KPTHIN_CONFIG", None)
+        if env:
+            full_env.update(env)
+        p = subprocess.run(self.argv(args, config), input=stdin, cwd=self.cwd, env=full_env,
+                           stdout=stdout if stdout is not None else subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+    def ok(self, *args, **kw):
+        code, out, err = self.run(*args, **kw)
+        check(code == 0, "kpthin %s exited %d: %s" % (" ".join(args), code, err.strip()))
+        return out
+
+    def spawn(self, *args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL):
+        env = dict(os.environ)
+        env.pop("KPTHIN_CONFIG", None)
+        return subprocess.Popen(self.argv(args), cwd=self.cwd, stdout=stdout, stderr=subprocess.PIPE,
+                                stdin=stdin, env=env)
+
+
+def expect(result, code, needle=None):
+    got, out, err = result
+    check(got == code, "expected exit %d, got %d; stderr: %s" % (code, got, err.strip()))
+    if code != 0:
+        lines = [l for l in err.splitlines() if l.strip()]
+        check(len(lines) >= 1, "a failure must print a message on stderr")
+        check(lines[-1].startswith("kpthin: "), "failure message must start with 'kpthin: ': %r" % lines[-1])
+    if needle is not None:
+        check(needle in err, "stderr should mention %r; it says: %s" % (needle, err.strip()))
+    return out
+
+
+def snapshot(directory):
+    """Path -> (bytes, mode) of every file below directory."""
+    state = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            if name.endswith((".log", ".sock")):
+                continue
+            with open(path, "rb") as f:
+                state[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mode & 0o777)
+    return state
+
+
+def unchanged(before, directory, what):
+    after = snapshot(directory)
+    check(before == after, "%s changed files: %s" % (what, sorted(
+        set(k for k in set(before) | set(after) if before.get(k) != after.get(k)))))
+
+
+class Workdir:
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="kpthin-cli-")
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
