@@ -704,7 +704,23 @@ Result<Response> ThinClient::Impl::await_reply(const QueryId& query_id, Duration
   return result;
 }
 
-void ThinClient::Impl::forget_pending(const QueryId& query_id) {
+void ThinClient::Impl::forget_pending(const QueryId& query_id) { drop_pending(query_id, true); }
+
+std::size_t ThinClient::Impl::forget_resending(const Hash256& handle) {
+  std::vector<QueryId> matches;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, pending] : pending_) {
+      if (pending->handle && *pending->handle == handle && !pending->result) matches.push_back(id);
+    }
+  }
+  // The owner may not have reached await_reply() yet, so the entry stays until it collects the
+  // cancellation.
+  for (const auto& id : matches) drop_pending(id, false);
+  return matches.size();
+}
+
+void ThinClient::Impl::drop_pending(const QueryId& query_id, bool erase) {
   std::shared_ptr<detail::PendingRequest> pending;
   ReplyHandler handler;
   const Status forgotten(local_errc::cancelled, "the request was cancelled");
@@ -713,15 +729,16 @@ void ThinClient::Impl::forget_pending(const QueryId& query_id) {
     auto it = pending_.find(query_id);
     if (it == pending_.end()) return;
     pending = it->second;
-    pending_.erase(it);
-    if (!up_ && pending->replay_frame && pending->written && pending->handle) {
+    if (!up_ && pending->replay_frame && pending->written && pending->handle && !pending->result) {
       deferred_cancels_.push_back({*pending->handle, pending->copy_command});
     }
     pending->replay_frame.reset();
     if (pending->on_reply) {
       handler = std::move(pending->on_reply);
-    } else if (!pending->result) {
-      pending->result.emplace(forgotten);
+      pending_.erase(it);
+    } else {
+      if (!pending->result) pending->result.emplace(forgotten);
+      if (erase) pending_.erase(it);
     }
   }
   if (handler) {
@@ -729,18 +746,6 @@ void ThinClient::Impl::forget_pending(const QueryId& query_id) {
   } else {
     pending->ready.notify_all();
   }
-}
-
-std::size_t ThinClient::Impl::forget_resending(const Hash256& handle) {
-  std::vector<QueryId> matches;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, pending] : pending_) {
-      if (pending->handle && *pending->handle == handle) matches.push_back(id);
-    }
-  }
-  for (const auto& id : matches) forget_pending(id);
-  return matches.size();
 }
 
 // ---------------------------------------------------------------------------------------------

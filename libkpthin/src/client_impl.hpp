@@ -110,6 +110,7 @@ class ThinClient::Impl {
 
   // --- any thread, mu_ held ----------------------------------------------------------------
   void enqueue_locked(detail::OutgoingFrame frame);
+  void drop_pending(const QueryId& query_id, bool erase);
   void record_status_locked(const ConnectionStatusEvent& event);
 
   ClientOptions options_;

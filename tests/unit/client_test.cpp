@@ -378,7 +378,7 @@ TEST_CASE("replay: cancel while disconnected removes the request from replay") {
   CHECK(pigeonhole.cancel_resending(message.envelope_hash, kTestTimeout).ok());
   auto result = write.get();
   REQUIRE_FALSE(result.ok());
-  CHECK(result.status().code() == make_error_code(local_errc::cancelled));
+  CHECK_MESSAGE(result.status().code() == make_error_code(local_errc::cancelled), result.status().message());
 
   REQUIRE(peer.accept());
   REQUIRE(peer.handshake(token_of(2), /*resumed=*/false));
@@ -400,7 +400,8 @@ TEST_CASE("replay: a cancel made while disconnected reaches a resumed daemon aft
   REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
   Pigeonhole pigeonhole(*client);
   CHECK(pigeonhole.cancel_resending(message.envelope_hash, kTestTimeout).ok());
-  CHECK(write.get().status().code() == make_error_code(local_errc::cancelled));
+  auto result = write.get();
+  CHECK_MESSAGE(result.status().code() == make_error_code(local_errc::cancelled), result.status().message());
 
   REQUIRE(peer.accept());
   REQUIRE(peer.handshake(token_of(1), /*resumed=*/true));

@@ -81,10 +81,13 @@ class ThinClient {
   Status call_async(Request request, ReplyHandler on_reply);
 
   // Forgets a pending request so it is not replayed (used by cancel). A caller still waiting for
-  // it is woken with local_errc::cancelled.
+  // it is woken with local_errc::cancelled. If the socket is down and the daemon had seen the
+  // request, its cancel is sent after a reconnect that resumes the same daemon instance.
   void forget_pending(const QueryId& query_id);
-  // The same, by the start-resending request's handle: the envelope hash of an encrypted
-  // message, or write_cap_hash() of a copy command's write cap. Returns how many were dropped.
+  // Cancels pending start-resending requests by handle (the envelope hash of an encrypted
+  // message, or write_cap_hash() of a copy command's write cap) on behalf of their owners: they
+  // are not replayed, and the owner's await_reply() returns local_errc::cancelled. Returns how
+  // many were cancelled.
   std::size_t forget_resending(const Hash256& handle);
 
   // Registers an event handler, called on the I/O thread; keep it short and never call a
