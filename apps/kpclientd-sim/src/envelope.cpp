@@ -46,7 +46,7 @@ EncryptedEnvelope make_envelope(EnvelopeKind kind, const BoxId& box, ByteView se
   out.hash = hash256(ct);
 
   // Two replica numbers, as the daemon picks two replicas per box.
-  const std::uint8_t replicas[2] = {box[0] % 3, static_cast<std::uint8_t>(box[0] % 3 + 1)};
+  const std::uint8_t replicas[2] = {static_cast<std::uint8_t>(box[0] % 3), static_cast<std::uint8_t>(box[0] % 3 + 1)};
   CborWriter w;
   w.map(3);
   w.text("Epoch").uint(replica_epoch);

@@ -5,6 +5,7 @@
 // inductor's mutated read cap corresponds to the joiner's mutated write cap.
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kpthin/errors.hpp"
@@ -55,13 +56,20 @@ void Simulator::handle(Connection& conn, VoucherMint& r) {
   Bytes secret(32);
   randombytes_buf(secret.data(), secret.size());
   const auto public_key = voucher_public_key(secret);
-  Bytes payload(kPayloadMagic.begin(), kPayloadMagic.end());
-  payload.insert(payload.end(), public_key.begin(), public_key.end());
-  payload.push_back(static_cast<std::uint8_t>(r.display_name.size() >> 8));
-  payload.push_back(static_cast<std::uint8_t>(r.display_name.size()));
-  payload.insert(payload.end(), r.display_name.begin(), r.display_name.end());
+  // Layout: magic | voucher public key | u16 name length | name | joiner's read cap.
   const Bytes read_cap = read_cap_of(r.message_write_cap.reveal());
-  payload.insert(payload.end(), read_cap.begin(), read_cap.end());
+  const std::size_t name_size = std::min<std::size_t>(r.display_name.size(), 0xffff);
+  Bytes payload(kPayloadMagic.size() + 32 + 2 + name_size + read_cap.size());
+  std::uint8_t* out = payload.data();
+  std::memcpy(out, kPayloadMagic.data(), kPayloadMagic.size());
+  out += kPayloadMagic.size();
+  std::memcpy(out, public_key.data(), 32);
+  out += 32;
+  *out++ = static_cast<std::uint8_t>(name_size >> 8);
+  *out++ = static_cast<std::uint8_t>(name_size);
+  std::memcpy(out, r.display_name.data(), name_size);
+  out += name_size;
+  std::memcpy(out, read_cap.data(), read_cap.size());
   const auto voucher = hash256(payload);
   ChannelKeys stream = voucher_stream(voucher);
 
