@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--restart-after", restart_after, "Simulate a restart once, after the N-th request");
   app.add_option("--shutdown-after", shutdown_after, "Shut down gracefully after the N-th request");
   app.add_option("--log-level", log_level, "stderr log level: trace, debug, info, warn, error, off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("-V,--version", version, "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
