@@ -74,8 +74,77 @@ def main():
     {"offline": offline, "mixnet": mixnet}[sys.argv[1]](sys.argv[2])
 
 
+def services(document, name):
+    """(destination hash, queue id) of every service node offering `name` (spec §4.22)."""
+    import hashlib
+    found = []
+    for raw in document.get("ServiceNodes") or []:
+        node = kpwire.cbor_decode(raw)
+        cap = (node.get("Kaetzchen") or {}).get(name)
+        if cap:
+            found.append((hashlib.blake2b(node["IdentityKey"], digest_size=32).digest(),
+                          cap["endpoint"].encode()))
+    return found
+
+
+def resend(d, name, fields, timeout=600.0):
+    """start_resending_encrypted_message, waiting (bounded) for its single terminal reply."""
+    d.conn.sock.settimeout(timeout)
+    try:
+        return d.call(name, "start_resending_encrypted_message", fields)
+    finally:
+        d.conn.sock.settimeout(60.0)
+
+
 def mixnet(config):
-    raise SystemExit("mixnet: not yet")
+    d = Driver(config)
+    status, pki, token = d.handshake
+    payload = pki["new_pki_document_event"]["payload"]
+    if not payload:
+        raise SystemExit("mixnet: the handshake carried no PKI document")
+    document = kpwire.cbor_decode(payload)
+    print("handshake: is_connected=%s epoch=%s replicas=%d (%.1fs)" % (
+        status["connection_status_event"]["is_connected"], document["Epoch"],
+        len(document.get("StorageReplicas") or []), d.conn.handshake_seconds))
+    d.call("get_pki_document", "get_pki_document", {"epoch": 0}, expect_error=0)
+    kp = d.call("new_keypair", "new_keypair", {"seed": os.urandom(32)}, expect_error=0)
+    wc, rc, idx = kp["write_cap"], kp["read_cap"], kp["first_message_index"]
+    message = b"kpthin real mixnet golden frame"
+    w = d.call("encrypt_write", "encrypt_write", {"plaintext": message, "write_cap": wc, "message_box_index": idx}, expect_error=0)
+    resend(d, "start_resending_encrypted_message (write)", {
+        "write_cap": wc, "envelope_descriptor": w["envelope_descriptor"],
+        "message_ciphertext": w["message_ciphertext"], "envelope_hash": w["envelope_hash"]})
+    r = d.call("encrypt_read", "encrypt_read", {"read_cap": rc, "message_box_index": idx}, expect_error=0)
+    got = resend(d, "start_resending_encrypted_message (read)", {
+        "read_cap": rc, "message_box_index": idx, "envelope_descriptor": r["envelope_descriptor"],
+        "message_ciphertext": r["message_ciphertext"], "envelope_hash": r["envelope_hash"]})
+    if got.get("plaintext") != message:
+        raise SystemExit("mixnet: read back %r, wrote %r" % (got.get("plaintext"), message))
+    dest = d.call("new_keypair", "new_keypair", {"seed": os.urandom(32)}, expect_error=0)
+    d.call("create_courier_envelopes_from_payload", "create_courier_envelopes_from_payload",
+           {"payload": b"y" * 3000, "dest_write_cap": dest["write_cap"], "dest_start_index": dest["first_message_index"],
+            "is_start": True, "is_last": True}, expect_error=0)
+    d.call("create_courier_envelopes_from_multi_payload", "create_courier_envelopes_from_multi_payload",
+           {"destinations": [{"payload": b"z" * 100, "write_cap": dest["write_cap"], "start_index": dest["first_message_index"]}],
+            "is_start": True, "is_last": False}, expect_error=0)
+    d.call("create_courier_envelopes_from_tombstone_range", "create_courier_envelopes_from_tombstone_range",
+           {"dest_write_cap": dest["write_cap"], "dest_start_index": dest["first_message_index"], "max_count": 2,
+            "is_start": True, "is_last": True}, expect_error=0)
+    echo = services(document, "echo")
+    if not echo:
+        raise SystemExit("mixnet: no echo service in the PKI document")
+    surbid = os.urandom(16)
+    d.conn.send({"send_message": {"id": None, "with_surb": True, "surbid": surbid, "destination_id_hash": echo[0][0],
+                                  "recipient_queue_id": echo[0][1], "payload": b"ping"}})
+    t0 = time.monotonic()
+    d.conn.sock.settimeout(300)
+    sent = d.conn.wait_for(lambda m: (m.get("message_sent_event") or {}).get("surbid") == surbid)
+    reply = d.conn.wait_for(lambda m: (m.get("message_reply_event") or {}).get("surbid") == surbid)
+    print("%-48s %-52s %.3fs (sent err=%s)" % ("send_message (echo)", "message_reply_event", time.monotonic() - t0,
+                                              sent["message_sent_event"].get("err")), flush=True)
+    if not reply["message_reply_event"]["payload"].startswith(b"ping"):
+        raise SystemExit("mixnet: echo replied %r" % reply["message_reply_event"]["payload"][:16])
+    d.conn.close()
 
 
 if __name__ == "__main__":
