@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include <unistd.h>
+
+#include "kpthin/config.hpp"
 #include "kpthin/frame.hpp"
 #include "sim_network.hpp"
 #include "sim_ops.hpp"
@@ -614,4 +617,27 @@ TEST_CASE("pacing releases mixnet requests one per tick") {
     ++replies;
   }
   CHECK(Clock::now() - started >= 290ms);
+}
+
+TEST_CASE("--write-config writes a thinclient.toml that libkpthin loads") {
+  const std::string path = "/tmp/kpsim-config-" + std::to_string(::getpid()) + ".toml";
+  SUBCASE("unix") {
+    SimProcess sim({"--write-config", path});
+    auto loaded = load_config(path);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->kind == TransportKind::kUnix);
+    CHECK(loaded->address == sim.target().address);
+    CHECK(loaded->address.front() == '@');
+  }
+  SUBCASE("tcp with the bound port") {
+    SimProcess sim({"--listen-tcp", "127.0.0.1:0", "--write-config", path});
+    auto loaded = load_config(path);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->kind == TransportKind::kTcp);
+    CHECK(loaded->address == sim.target().address);
+    RawClient client(*loaded);
+    client.handshake(token_of(2));
+    CHECK_FALSE(client.token_reply.resumed);
+  }
+  ::unlink(path.c_str());
 }
