@@ -12,6 +12,7 @@
 #include "global_options.hpp"
 #include "kpthin/errors.hpp"
 #include "output.hpp"
+#include "position_saver.hpp"
 #include "progress.hpp"
 #include "session.hpp"
 
@@ -145,7 +146,8 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
 
   std::uint64_t delivered = 0;
   Bytes position = channel.channel().index;
-  auto save = [&] { channel.save_index(view(position)); };
+  PositionSaver saver(channel);
+  auto save = [&] { saver.set(view(position)); };
   try {
     while (opt.follow || delivered < opt.count) {
       ReadOutcome outcome = reader.next();
@@ -180,12 +182,13 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
       position = std::move(outcome.next_index);
       ++delivered;
       progress.update(delivered);
-      // Batch the saves of boxes that are already here; never save past what was printed.
-      if (!reader.next_ready()) save();
+      save();  // never past what was printed
     }
     save();
+    saver.flush();
   } catch (const CliError& e) {
     save();
+    saver.flush();
     if (e.code() == ExitCode::kTimeout) {
       std::string waited = global.timeout ? format_duration(*global.timeout) : std::string("the timeout");
       fail(ExitCode::kTimeout, "no box arrived at " + channel.path().string() + " within " + waited + " (" +

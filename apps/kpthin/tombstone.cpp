@@ -7,6 +7,7 @@
 #include "exit_codes.hpp"
 #include "global_options.hpp"
 #include "output.hpp"
+#include "position_saver.hpp"
 #include "session.hpp"
 
 namespace kpthin::cli {
@@ -57,13 +58,15 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
   if (!range) fail_status(range.status(), "preparing the tombstones");
   BoxWriter writer(session, cap, start, ResendOptions{});
   writer.what = "tombstoning " + channel.path().string();
-  writer.on_confirmed = [&](const Bytes& index, std::uint64_t) { channel.save_index(view(index)); };
+  PositionSaver saver(channel);
+  writer.on_confirmed = [&](const Bytes& index, std::uint64_t) { saver.set(view(index)); };
   auto& envelopes = range->envelopes;
   for (std::size_t i = 0; i < envelopes.size(); ++i) {
     Bytes next = i + 1 < envelopes.size() ? envelopes[i + 1].first : range->next_index;
     writer.write_encrypted(std::move(envelopes[i].second), std::move(next));
   }
   writer.finish();
+  saver.flush();
   report(global, channel, writer.confirmed_count(), false);
 }
 

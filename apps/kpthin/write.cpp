@@ -13,6 +13,7 @@
 #include "global_options.hpp"
 #include "input_splitter.hpp"
 #include "output.hpp"
+#include "position_saver.hpp"
 #include "progress.hpp"
 #include "session.hpp"
 
@@ -59,13 +60,14 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
   ResendOptions resend;
   resend.no_idempotent_box_already_exists = opt.box_exists_error;
   Bytes start_index = channel.channel().index;
+  PositionSaver saver(channel);
   BoxWriter writer(session, channel.channel().capability, start_index, resend);
   writer.what = "writing to " + channel.path().string();
   Progress progress("boxes written", 0);
   std::uint64_t reported = 0;
   std::deque<std::size_t> sizes;  // sizes of boxes sent but not yet reported (for --json)
   writer.on_confirmed = [&](const Bytes& index, std::uint64_t count) {
-    channel.save_index(view(index));
+    saver.set(view(index));
     progress.update(count);
     for (; reported < count; ++reported) {
       if (global.json) {
@@ -96,6 +98,7 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
     }
   }
   writer.finish();
+  saver.flush();
   if (fd > STDIN_FILENO) ::close(fd);
   info("wrote " + std::to_string(writer.confirmed_count()) + " box(es) to " + channel.path().string());
 }
