@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -96,9 +97,21 @@ std::size_t QueryIdHash::operator()(const QueryId& id) const noexcept {
 }  // namespace detail
 
 QueryId random_query_id() {
-  detail::ensure_sodium();
+  // libsodium makes one getrandom() system call per randombytes_buf(); drawing ids from a
+  // per-thread pool of CSPRNG output keeps that off the per-request path. Bytes handed out are
+  // wiped from the pool so they are never handed out twice.
+  constexpr std::size_t kPoolSize = 1024;
+  thread_local std::array<std::uint8_t, kPoolSize> pool;
+  thread_local std::size_t used = kPoolSize;
   QueryId id;
-  randombytes_buf(id.data(), id.size());
+  if (used + id.size() > kPoolSize) {
+    detail::ensure_sodium();
+    randombytes_buf(pool.data(), pool.size());
+    used = 0;
+  }
+  std::memcpy(id.data(), pool.data() + used, id.size());
+  wipe(pool.data() + used, id.size());
+  used += id.size();
   return id;
 }
 
