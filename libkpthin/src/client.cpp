@@ -781,6 +781,17 @@ bool ThinClient::Impl::daemon_connected() const {
   return up_;
 }
 
+bool ThinClient::Impl::wait_until_connected(Duration timeout) const {
+  std::unique_lock lock(mu_);
+  auto ready = [this] { return up_ || closing_; };
+  if (timeout >= kForever) {
+    state_changed_.wait(lock, ready);
+  } else {
+    state_changed_.wait_for(lock, timeout, ready);
+  }
+  return up_;
+}
+
 bool ThinClient::Impl::mixnet_connected() const {
   std::lock_guard lock(mu_);
   return mixnet_connected_;
@@ -850,6 +861,7 @@ void ThinClient::close() { impl_->shut_down(true); }
 void ThinClient::disconnect() { impl_->shut_down(false); }
 bool ThinClient::daemon_connected() const { return impl_->daemon_connected(); }
 bool ThinClient::mixnet_connected() const { return impl_->mixnet_connected(); }
+bool ThinClient::wait_until_connected(Duration timeout) const { return impl_->wait_until_connected(timeout); }
 InstanceToken ThinClient::daemon_instance_token() const { return impl_->daemon_instance_token(); }
 InstanceToken ThinClient::client_instance_token() const { return impl_->client_instance_token(); }
 SphinxGeometry ThinClient::sphinx_geometry() const { return impl_->sphinx_geometry(); }

@@ -79,6 +79,7 @@ class ThinClient::Impl {
   void unsubscribe(std::uint64_t id);
 
   bool daemon_connected() const;
+  bool wait_until_connected(Duration timeout) const;
   bool mixnet_connected() const;
   InstanceToken daemon_instance_token() const;
   InstanceToken client_instance_token() const { return client_token_; }
@@ -136,7 +137,7 @@ class ThinClient::Impl {
 
   // Shared state.
   mutable std::mutex mu_;
-  std::condition_variable state_changed_;
+  mutable std::condition_variable state_changed_;
   std::optional<Status> initial_result_;
   bool up_ = false;                // handshake complete on a live socket
   bool closing_ = false;           // close()/disconnect() started: new requests refused

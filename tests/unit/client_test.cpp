@@ -222,6 +222,8 @@ TEST_CASE("a crash is a non-graceful disconnect; the client reconnects with the 
   CHECK(sent.code() == make_error_code(local_errc::disconnected));
   auto called = client->call(GetDirectoryAuthorities{}, kTestTimeout);
   CHECK(called.status().code() == make_error_code(local_errc::disconnected));
+  CHECK_FALSE(client->wait_until_connected(std::chrono::milliseconds(10)));
+  auto waiter = std::async(std::launch::async, [&] { return client->wait_until_connected(kTestTimeout); });
 
   REQUIRE(peer.accept());
   auto token = peer.handshake(token_of(1), /*resumed=*/true);
@@ -232,6 +234,7 @@ TEST_CASE("a crash is a non-graceful disconnect; the client reconnects with the 
   CHECK_FALSE(back->instance_changed);
   CHECK(back->resumed);
   CHECK(back->replayed == 0);
+  CHECK(waiter.get());
   CHECK(client->daemon_connected());
   expect_probe_first(peer, *client);
 }

@@ -102,6 +102,9 @@ class ThinClient {
   void disconnect();
 
   bool daemon_connected() const;  // the socket to the daemon is up
+  // Waits until the socket is up and the handshake is done (true), or the timeout passes or the
+  // client is closed (false). For callers that retry after local_errc::disconnected.
+  bool wait_until_connected(Duration timeout) const;
   bool mixnet_connected() const;  // last connection_status_event.is_connected
   InstanceToken daemon_instance_token() const;
   InstanceToken client_instance_token() const;  // pass to ClientOptions to resume this session
