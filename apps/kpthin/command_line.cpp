@@ -17,7 +17,7 @@ constexpr const char* kMainFooter = R"(Examples:
   echo hello | kpthin write chat.write     # one box from stdin
   kpthin read --timeout 2m chat.read       # wait for the next box, print it raw
   seq 1 100 | kpthin write --split lines chat.write
-  kpthin read --follow --delimiter '' chat.read | grep something
+  kpthin read --follow -d '\n' chat.read | grep something
   kpthin watch --until pki --timeout 60s   # readiness gate for CI
 
 Exit codes: 0 ok, 1 other failure, 2 usage, 3 config, 4 daemon unreachable, 5 timeout,
