@@ -196,6 +196,12 @@ TEST_CASE("pigeonhole: a read returns its plaintext and courier") {
 TEST_CASE("pigeonhole: a start-resending call that times out is cancelled at the daemon") {
   ScriptedPeer peer;
   auto client = connect_to(peer);
+  // The cancel goes out whenever the socket is up, even while the daemon is offline from the
+  // mixnet (spec §9.1; the reference clients skip it then).
+  EventLog events(*client);
+  peer.send(status_event(token_of(1), /*is_connected=*/false));
+  REQUIRE(events.wait_for<ConnectionStatusEvent>());
+  REQUIRE_FALSE(client->mixnet_connected());
   Pigeonhole pigeonhole(*client);
   const auto message = sample_message();
   auto call = std::async(std::launch::async, [&] {
@@ -221,6 +227,33 @@ TEST_CASE("pigeonhole: a start-resending call that times out is cancelled at the
   auto result = call.get();
   REQUIRE_FALSE(result.ok());
   CHECK(result.status().code() == make_error_code(local_errc::timeout));
+}
+
+TEST_CASE("pigeonhole: an operation that completes in the race with its cancel reports its result") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer);
+  Pigeonhole pigeonhole(*client);
+  auto call = std::async(std::launch::async, [&] {
+    return pigeonhole.start_resending_read(sample_message(), Bytes(kReadCapSize, 1), Bytes(kMessageBoxIndexSize, 2),
+                                           ResendOptions{}, std::chrono::milliseconds(100));
+  });
+  auto original = peer.receive();
+  REQUIRE(original);
+  auto cancel = peer.receive();
+  REQUIRE(cancel);
+  REQUIRE(std::holds_alternative<CancelResendingEncryptedMessage>(*cancel));
+  // The read finished just before the cancel arrived: the daemon found nothing to cancel.
+  StartResendingEncryptedMessageReply done;
+  done.query_id = query_id_of(*original);
+  done.plaintext = Bytes{'l', 'a', 't', 'e'};
+  done.courier_identity_hash = Hash256{};
+  peer.send(done);
+  CancelResendingEncryptedMessageReply cancel_reply;
+  cancel_reply.query_id = query_id_of(*cancel);
+  peer.send(cancel_reply);
+  auto result = call.get();
+  REQUIRE_MESSAGE(result.ok(), result.status().message());
+  CHECK(result->plaintext == Bytes{'l', 'a', 't', 'e'});
 }
 
 TEST_CASE("pigeonhole: an interrupted copy command is cancelled by write-cap hash") {
