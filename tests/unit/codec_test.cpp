@@ -555,3 +555,15 @@ TEST_CASE("indefinite-length items decode like definite ones") {
   CHECK(m.query_id == std::optional<QueryId>(qid()));
   CHECK(to_hex(m.seed.reveal()) == to_hex(counting_bytes(32, 0x20)));
 }
+
+TEST_CASE("spec 11.1 and 11.4: session_token, session_token_reply and thin_close frames") {
+  InstanceToken token;
+  token.fill(0x11);
+  CHECK(to_hex(make_frame(encode_request(Request(SessionToken{token})))) ==
+        "00000037a16d73657373696f6e5f746f6b656ea175636c69656e745f696e7374616e63655f746f6b656e50"
+        "11111111111111111111111111111111");
+  CHECK(to_hex(make_frame(encode_request(Request(ThinClose{})))) == "0000000da16a7468696e5f636c6f7365a0");
+  const Bytes reply = encode_response(Response(SessionTokenReply{counting<16>(0), false}));  // kGoFull default
+  CHECK(reply.size() == 784);
+  CHECK(to_hex(Bytes(reply.begin(), reply.begin() + 3)) == "b81973");
+}
