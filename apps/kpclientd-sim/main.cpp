@@ -11,31 +11,53 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <regex>
+#include <string>
+#include <vector>
 
 #include "kpthin/config.hpp"
 #include "simulator.hpp"
 
 namespace {
 
+// Splits on ':'.
+std::vector<std::string> split_colons(const std::string& text) {
+  std::vector<std::string> parts;
+  std::size_t from = 0;
+  while (true) {
+    const auto colon = text.find(':', from);
+    parts.push_back(text.substr(from, colon == std::string::npos ? std::string::npos : colon - from));
+    if (colon == std::string::npos) return parts;
+    from = colon + 1;
+  }
+}
+
+bool parse_number(const std::string& text, std::uint64_t& value) {
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  value = std::stoull(text);
+  return true;
+}
+
 // "MS" or "MS:JITTER" in milliseconds.
 bool parse_latency(const std::string& text, kpsim::Millis& latency, kpsim::Millis& jitter) {
-  static const std::regex pattern(R"((\d+)(?::(\d+))?)");
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern)) return false;
-  latency = kpsim::Millis(std::stoll(m[1].str()));
-  jitter = kpsim::Millis(m[2].matched ? std::stoll(m[2].str()) : 0);
+  const auto parts = split_colons(text);
+  std::uint64_t ms = 0, extra = 0;
+  if (parts.size() > 2 || !parse_number(parts[0], ms) || (parts.size() == 2 && !parse_number(parts[1], extra))) return false;
+  latency = kpsim::Millis(ms);
+  jitter = kpsim::Millis(extra);
   return true;
 }
 
 // "request_key:code[:count]"
 bool parse_fail_rule(const std::string& text, kpsim::FailRule& rule) {
-  static const std::regex pattern(R"(([a-z_]+):(\d{1,3})(?::(\d+))?)");
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern) || std::stoi(m[2].str()) > 255) return false;
-  rule.request_key = m[1].str();
-  rule.code = static_cast<std::uint8_t>(std::stoi(m[2].str()));
-  rule.count = m[3].matched ? std::stoull(m[3].str()) : 1;
+  const auto parts = split_colons(text);
+  std::uint64_t code = 0, count = 1;
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() ||
+      parts[0].find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos || !parse_number(parts[1], code) ||
+      code > 255 || (parts.size() == 3 && !parse_number(parts[2], count)))
+    return false;
+  rule.request_key = parts[0];
+  rule.code = static_cast<std::uint8_t>(code);
+  rule.count = count;
   return true;
 }
 
