@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
@@ -127,9 +126,9 @@ bool Session::is_disconnect(const Status& status) {
 }
 
 bool Session::wait_for_reconnect(std::chrono::steady_clock::time_point deadline) {
-  while (!client_->daemon_connected()) {
+  // In short slices, so Ctrl-C is noticed while the library redials.
+  while (!client_->wait_until_connected(std::chrono::milliseconds(50))) {
     if (interrupted() || std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
 }

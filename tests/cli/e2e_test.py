@@ -104,6 +104,27 @@ def split_lines_1000(ctx):
     check(kp.ok("read", "--count", "10", "c.read") == blob, "--split 1000 round trip")
     leftovers = [n for n in os.listdir(ctx.dir) if ".tmp." in n]
     check(not leftovers, "temporary files left behind: %s" % leftovers)
+    # Progress goes to stderr only when it is a terminal.
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(kp.argv(["write", "--split", "lines", "c.write"]), cwd=ctx.dir, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    out, _ = p.communicate(data, timeout=60)
+    shown = b""
+    try:
+        while True:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            shown += chunk
+    except OSError:
+        pass
+    os.close(master)
+    check(p.returncode == 0 and out == b"", "write under a terminal")
+    check(b"boxes written: " in shown, "no progress on a terminal stderr: %r" % shown[:200])
+    _, _, err = kp.run("write", "--split", "lines", "c.write", stdin=data)
+    check("boxes written" not in err, "progress must not go to a non-terminal stderr")
 
 
 @scenario
