@@ -252,7 +252,11 @@ cbor_callbacks make_callbacks() {
   return cb;
 }
 
-const cbor_callbacks kCallbacks = make_callbacks();
+// Function-local so that decoding from another translation unit's static initialiser is safe.
+const cbor_callbacks& callbacks() {
+  static const cbor_callbacks instance = make_callbacks();
+  return instance;
+}
 
 Status malformed(std::size_t offset, const std::string& what) {
   return Status(local_errc::malformed_message, "CBOR at byte " + std::to_string(offset) + ": " + what);
@@ -320,7 +324,7 @@ Result<Value> decode(ByteView input, const DecodeLimits& limits) {
     if (offset >= input.size()) return malformed(offset, "truncated: input ends inside an item");
     const std::size_t available = input.size() - offset;
     if (Status s = check_head(input.data() + offset, available, offset); !s.ok()) return s;
-    const cbor_decoder_result r = cbor_stream_decode(input.data() + offset, available, &kCallbacks, &b);
+    const cbor_decoder_result r = cbor_stream_decode(input.data() + offset, available, &callbacks(), &b);
     if (b.failed()) return malformed(offset, b.error());
     if (r.status == CBOR_DECODER_NEDATA) return malformed(offset, "truncated item");
     if (r.status != CBOR_DECODER_FINISHED || r.read == 0) return malformed(offset, "invalid item");

@@ -10,6 +10,7 @@
 // (Go's default field-name matching).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>

@@ -18,7 +18,7 @@ Bytes encode_request(const Request& request, EnvelopeForm form = EnvelopeForm::k
 Bytes encode_response(const Response& response, EnvelopeForm form = EnvelopeForm::kGoFull);
 
 // Decodes one CBOR body. Strict and total: any input yields a value or an error naming the
-// offending key and what was wrong (error category: wire_errc). Accepts both envelope forms,
+// offending key and what was wrong (local_errc::malformed_message). Accepts both envelope forms,
 // absent == null inside sub-messages, unknown keys ignored, exactly one non-null envelope key.
 Result<Request> decode_request(ByteView body);
 Result<Response> decode_response(ByteView body);
