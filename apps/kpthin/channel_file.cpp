@@ -177,26 +177,46 @@ void atomic_replace(const std::filesystem::path& path, std::string_view contents
 }
 
 void create_channel_file(const std::filesystem::path& path, const Channel& channel, bool overwrite) {
-  std::string text = format_channel(channel);
-  if (overwrite) {
-    atomic_replace(path, text, 0600);
-  } else {
-    std::string temp_path;
-    int fd = write_temp(path, text, 0600, temp_path);
-    ::close(fd);
+  create_channel_files({{path, &channel}}, overwrite);
+}
+
+void create_channel_files(const std::vector<std::pair<std::filesystem::path, const Channel*>>& files,
+                          bool overwrite) {
+  std::vector<std::string> temps;
+  auto remove_temps = [&] {
+    for (const auto& t : temps) ::unlink(t.c_str());
+  };
+  try {
+    for (const auto& [path, channel] : files) {
+      std::string text = format_channel(*channel);
+      std::string temp_path;
+      int fd = write_temp(path, text, 0600, temp_path);
+      wipe(text.data(), text.size());
+      ::close(fd);
+      temps.push_back(temp_path);
+    }
+  } catch (...) {
+    remove_temps();
+    throw;
+  }
+  std::vector<std::filesystem::path> created;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& path = files[i].first;
     // link() fails if the name exists, which rename() would silently replace.
-    int rc = ::link(temp_path.c_str(), path.c_str());
+    int rc = overwrite ? ::rename(temps[i].c_str(), path.c_str()) : ::link(temps[i].c_str(), path.c_str());
     int err = errno;
-    ::unlink(temp_path.c_str());
     if (rc != 0) {
+      remove_temps();
+      for (const auto& c : created) ::unlink(c.c_str());
       if (err == EEXIST) {
         fail(ExitCode::kUsage, path.string() + " already exists; choose another name or pass --force");
       }
       fail(ExitCode::kOther, "cannot create " + path.string() + ": " + errno_text(err));
     }
-    fsync_directory(path.parent_path());
+    created.push_back(path);
   }
-  wipe(text.data(), text.size());
+  if (!overwrite) remove_temps();
+  fsync_directory(files.empty() ? std::filesystem::path() : files.front().first.parent_path());
 }
 
 std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_missing) {

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "exit_codes.hpp"
 #include "kpthin/bytes.hpp"
@@ -38,6 +40,10 @@ Channel parse_channel(std::string_view text, const std::string& source);
 // Creates a new channel file atomically. Refuses (CliError kUsage) to replace an existing file
 // unless `overwrite` is set.
 void create_channel_file(const std::filesystem::path& path, const Channel& channel, bool overwrite);
+// The same for several files in one directory, with one directory fsync for all of them. On
+// failure the files created so far are removed again.
+void create_channel_files(const std::vector<std::pair<std::filesystem::path, const Channel*>>& files,
+                          bool overwrite);
 
 // An open channel file, exclusively locked until destroyed.
 class ChannelFile {

@@ -117,13 +117,13 @@ void run_keypair(const KeypairOptions& opt, const GlobalOptions& global) {
     wipe(raw.data(), raw.size());
     if (text.write_cap) refuse_existing(write_path, opt.force);
     if (text.read_cap) refuse_existing(read_path, opt.force);
-    if (text.write_cap) {
-      create_channel_file(write_path, Channel{ChannelKind::kWrite, *text.write_cap, *text.index}, opt.force);
-    }
-    if (text.read_cap) {
-      create_channel_file(read_path, Channel{ChannelKind::kRead, SecretBytes(view(*text.read_cap)), *text.index},
-                          opt.force);
-    }
+    Channel write_channel{ChannelKind::kWrite, text.write_cap ? *text.write_cap : SecretBytes(), *text.index};
+    Channel read_channel{ChannelKind::kRead, text.read_cap ? SecretBytes(view(*text.read_cap)) : SecretBytes(),
+                         *text.index};
+    std::vector<std::pair<std::filesystem::path, const Channel*>> files;
+    if (text.write_cap) files.emplace_back(write_path, &write_channel);
+    if (text.read_cap) files.emplace_back(read_path, &read_channel);
+    create_channel_files(files, opt.force);
     report_created(global, text.write_cap ? &write_path : nullptr, text.read_cap ? &read_path : nullptr,
                    text.read_cap ? &*text.read_cap : nullptr, *text.index);
     return;
@@ -140,11 +140,9 @@ void run_keypair(const KeypairOptions& opt, const GlobalOptions& global) {
   if (!keypair) fail_status(keypair.status(), "creating a keypair");
   session.close();
   if (!opt.no_files) {
-    create_channel_file(write_path, Channel{ChannelKind::kWrite, keypair->write_cap, keypair->first_message_index},
-                        opt.force);
-    create_channel_file(read_path,
-                        Channel{ChannelKind::kRead, SecretBytes(view(keypair->read_cap)), keypair->first_message_index},
-                        opt.force);
+    Channel write_channel{ChannelKind::kWrite, keypair->write_cap, keypair->first_message_index};
+    Channel read_channel{ChannelKind::kRead, SecretBytes(view(keypair->read_cap)), keypair->first_message_index};
+    create_channel_files({{write_path, &write_channel}, {read_path, &read_channel}}, opt.force);
   }
   if (opt.print) {
     GenkeyText text{keypair->read_cap, keypair->write_cap, keypair->first_message_index};
