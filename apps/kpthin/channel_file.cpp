@@ -62,7 +62,7 @@ bool write_all(int fd, std::string_view data) {
 // Creates a temporary file next to `path`, writes and fsyncs `contents`. Returns its fd (open)
 // and fills `temp_path`.
 int write_temp(const std::filesystem::path& path, std::string_view contents, unsigned mode,
-               std::string& temp_path) {
+               std::string& temp_path, bool sync = true) {
   temp_path = path.string() + ".tmp.XXXXXX";
   int fd = ::mkstemp(temp_path.data());
   if (fd < 0) {
@@ -70,7 +70,7 @@ int write_temp(const std::filesystem::path& path, std::string_view contents, uns
     fail(ExitCode::kOther, "cannot create a temporary file next to " + path.string() + ": " +
                                errno_text(err) + "; check that the directory is writable");
   }
-  if (::fchmod(fd, mode) != 0 || !write_all(fd, contents) || ::fsync(fd) != 0) {
+  if (::fchmod(fd, mode) != 0 || !write_all(fd, contents) || (sync && ::fsync(fd) != 0)) {
     int err = errno;
     ::close(fd);
     ::unlink(temp_path.c_str());
@@ -183,19 +183,34 @@ void create_channel_file(const std::filesystem::path& path, const Channel& chann
 void create_channel_files(const std::vector<std::pair<std::filesystem::path, const Channel*>>& files,
                           bool overwrite) {
   std::vector<std::string> temps;
+  std::vector<int> fds;
   auto remove_temps = [&] {
     for (const auto& t : temps) ::unlink(t.c_str());
   };
+  auto close_fds = [&] {
+    for (int fd : fds) ::close(fd);
+    fds.clear();
+  };
   try {
+    // Write every file first and fsync afterwards: the first fsync's journal commit carries the
+    // others' data too, so the later ones are nearly free.
     for (const auto& [path, channel] : files) {
       std::string text = format_channel(*channel);
       std::string temp_path;
-      int fd = write_temp(path, text, 0600, temp_path);
+      int fd = write_temp(path, text, 0600, temp_path, false);
       wipe(text.data(), text.size());
-      ::close(fd);
+      fds.push_back(fd);
       temps.push_back(temp_path);
     }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (::fsync(fds[i]) != 0) {
+        int err = errno;
+        fail(ExitCode::kOther, "cannot write " + files[i].first.string() + ": " + errno_text(err));
+      }
+    }
+    close_fds();
   } catch (...) {
+    close_fds();
     remove_temps();
     throw;
   }
