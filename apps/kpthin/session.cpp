@@ -15,7 +15,9 @@
 namespace kpthin::cli {
 namespace {
 
-constexpr Duration kDefaultConnectTimeout = std::chrono::seconds(10);
+// kpclientd holds back the handshake until it has a PKI document: up to 30 s per connection, and
+// about 60 s for the first connection after the daemon starts (measured with v0.0.99).
+constexpr Duration kDefaultConnectTimeout = std::chrono::seconds(65);
 constexpr Duration kLocalCap = std::chrono::seconds(60);
 
 bool file_exists(const std::filesystem::path& path) {

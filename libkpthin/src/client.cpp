@@ -623,7 +623,13 @@ void ThinClient::Impl::write_next() {
                         if (frame.replayable) written.push_back(*frame.replayable);
                       }
                       wipe_frames(*batch);
-                      if (generation != generation_) return;
+                      if (generation != generation_) {
+                        // close_socket() already cleared writing_ for this dead socket; a
+                        // write_next() posted meanwhile returned early, so write_posted_ is still
+                        // set and only this completion can move the outbox on.
+                        write_next();
+                        return;
+                      }
                       writing_ = false;
                       if (ec) {
                         drop_connection(Status(local_errc::io_error, "writing to kpclientd: " + ec.message()));
