@@ -1,6 +1,7 @@
 #include "codec_fields.hpp"
 
 #include <string>
+#include <utility>
 
 namespace kpthin::detail {
 
@@ -112,6 +113,33 @@ bool FieldReader::element_is(std::string_view name, std::size_t index, const cbo
     return false;
   }
   return true;
+}
+
+void FieldReader::byte_list(std::string_view name, std::optional<std::vector<Bytes>>& out, std::size_t exact) {
+  out.reset();
+  cbor::Value* list = array(name);
+  if (list == nullptr) return;
+  auto& result = out.emplace();
+  result.reserve(list->items.size());
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    cbor::Value& element = list->items[i];
+    if (element.is_null()) {
+      result.emplace_back();
+      continue;
+    }
+    if (!element_is(name, i, element, cbor::Kind::kBytes, exact)) return;
+    result.push_back(std::move(element.data));
+  }
+}
+
+void FieldReader::text_list(std::string_view name, std::vector<std::string>& out) {
+  out.clear();
+  cbor::Value* list = array(name);
+  if (list == nullptr) return;
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    if (!element_is(name, i, list->items[i], cbor::Kind::kText)) return;
+    out.emplace_back(list->items[i].text());
+  }
 }
 
 }  // namespace kpthin::detail

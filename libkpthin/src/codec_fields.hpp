@@ -1,21 +1,20 @@
-// Field-level helpers shared by the message encoder and decoder (private).
-//
-// Encoding follows Go's fxamacker/cbor defaults: struct fields in declaration order, nil
-// pointers and nil slices as null, fixed arrays and byte slices as byte strings. Bytes and
-// SecretBytes fields stand for Go pointers or nil-able slices, so empty ones encode as null;
-// std::optional<Bytes> keeps the nil-versus-empty distinction where the protocol needs it.
+// The decoding visitor of the message field descriptions (codec_message_fields.hpp), also used
+// directly by the PKI document reader; private.
 //
 // Decoding is strict about types and fixed lengths and lenient about presence: absent == null
 // == the zero value, unknown keys are ignored, keys match exactly first and then ignoring case
-// (Go's default field-name matching).
+// (Go's default field-name matching). Writer-only rules (omitempty, always-null fields) read
+// like plain fields.
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cbor_value.hpp"
@@ -24,87 +23,6 @@
 #include "kpthin/status.hpp"
 
 namespace kpthin::detail {
-
-class FieldWriter {
- public:
-  explicit FieldWriter(std::size_t reserve = 256) : w_(reserve) {}
-
-  cbor::Writer& writer() { return w_; }
-  Bytes take() { return w_.take(); }
-
-  // Inner maps always have fewer than 24 pairs, so their head is one byte patched at the end.
-  void begin_map() { maps_.push_back({w_.begin_small_map(), 0}); }
-  void end_map() {
-    w_.end_small_map(maps_.back().position, maps_.back().pairs);
-    maps_.pop_back();
-  }
-
-  void key(std::string_view name) {
-    if (!maps_.empty()) ++maps_.back().pairs;
-    w_.text(name);
-  }
-
-  template <std::size_t N>
-  void fixed(std::string_view name, const FixedBytes<N>& value) {
-    key(name);
-    w_.bytes(view(value));
-  }
-  template <std::size_t N>
-  void fixed(std::string_view name, const std::optional<FixedBytes<N>>& value) {
-    key(name);
-    if (value) w_.bytes(view(*value));
-    else w_.null();
-  }
-  void bytes(std::string_view name, const Bytes& value) {
-    key(name);
-    if (value.empty()) w_.null();
-    else w_.bytes(value);
-  }
-  void bytes(std::string_view name, const std::optional<Bytes>& value) {
-    key(name);
-    if (value) w_.bytes(*value);
-    else w_.null();
-  }
-  void secret(std::string_view name, const SecretBytes& value) {
-    key(name);
-    if (value.empty()) w_.null();
-    else w_.bytes(value.reveal());
-  }
-  void secret(std::string_view name, const std::optional<SecretBytes>& value) {
-    key(name);
-    if (value) w_.bytes(value->reveal());
-    else w_.null();
-  }
-  void uint(std::string_view name, std::uint64_t value) {
-    key(name);
-    w_.uint(value);
-  }
-  void uint(std::string_view name, const std::optional<std::uint64_t>& value) {
-    key(name);
-    if (value) w_.uint(*value);
-    else w_.null();
-  }
-  void boolean(std::string_view name, bool value) {
-    key(name);
-    w_.boolean(value);
-  }
-  void text(std::string_view name, std::string_view value) {
-    key(name);
-    w_.text(value);
-  }
-  void null(std::string_view name) {
-    key(name);
-    w_.null();
-  }
-
- private:
-  struct OpenMap {
-    std::size_t position;
-    std::size_t pairs;
-  };
-  cbor::Writer w_;
-  std::vector<OpenMap> maps_;
-};
 
 // Reads the fields of one decoded map. The first problem is kept; later reads are no-ops, so a
 // message reader can read every field and check status() once.
@@ -182,10 +100,80 @@ class FieldReader {
   bool element_is(std::string_view name, std::size_t index, const cbor::Value& v, cbor::Kind kind,
                   std::size_t exact_length = 0);
 
+  // --- the visitor interface of codec_message_fields.hpp: one overload per field type ---------
+
+  template <std::size_t N>
+  void field(std::string_view name, FixedBytes<N>& out) { fixed(name, out); }
+  template <std::size_t N>
+  void field(std::string_view name, std::optional<FixedBytes<N>>& out) { fixed(name, out); }
+  void field(std::string_view name, Bytes& out, std::size_t exact = 0) { bytes(name, out, exact); }
+  void field(std::string_view name, std::optional<Bytes>& out, std::size_t exact = 0) { bytes(name, out, exact); }
+  void field(std::string_view name, SecretBytes& out, std::size_t exact = 0) { secret(name, out, exact); }
+  void field(std::string_view name, std::optional<SecretBytes>& out, std::size_t exact = 0) {
+    secret(name, out, exact);
+  }
+  template <std::unsigned_integral T>  // bool picks the non-template overload
+  void field(std::string_view name, T& out) { uint(name, out); }
+  template <std::unsigned_integral T>
+  void field(std::string_view name, std::optional<T>& out) { uint(name, out); }
+  void field(std::string_view name, bool& out) { boolean(name, out); }
+  void field(std::string_view name, std::string& out) { text(name, out); }
+  void field(std::string_view name, std::optional<std::string>& out) { text(name, out); }
+
+  // Absent or present, an omitempty field reads like any other.
+  template <class T>
+  void omitempty(std::string_view name, T& out) { field(name, out); }
+  // The encoder's always-nil Go error: nothing of it is kept, whatever arrives.
+  void always_null(std::string_view) {}
+  // Zeros on the wire from Go, but null or absent is accepted too.
+  template <std::size_t N>
+  void zero_if_absent(std::string_view name, std::optional<FixedBytes<N>>& out) { fixed(name, out); }
+
+  template <class Struct>
+  void nested(std::string_view name, std::optional<Struct>& out) {
+    out.reset();
+    if (cbor::Value* v = map(name)) struct_map(*v, std::string(name), out.emplace());
+  }
+  template <class Struct>
+  void nested_list(std::string_view name, std::vector<Struct>& out) {
+    out.clear();
+    if (cbor::Value* list = array(name)) struct_maps(name, *list, out);
+  }
+  template <class Struct>
+  void nested_list(std::string_view name, std::optional<std::vector<Struct>>& out) {
+    out.reset();
+    if (cbor::Value* list = array(name)) struct_maps(name, *list, out.emplace());
+  }
+  // [][]byte / []*MessageBoxIndex: null elements decode as empty; exact as for bytes().
+  void byte_list(std::string_view name, std::optional<std::vector<Bytes>>& out, std::size_t exact = 0);
+  void text_list(std::string_view name, std::vector<std::string>& out);
+
  private:
   cbor::Value* byte_string(std::string_view name, std::size_t exact);
   cbor::Value* unsigned_integer(std::string_view name, std::uint64_t max);
   cbor::Value* of_kind(std::string_view name, cbor::Kind kind);
+
+  // Reads `map` with the fields of Struct (found by argument-dependent lookup) through a reader
+  // whose context extends ours by `where`, and takes over its first failure.
+  template <class Struct>
+  void struct_map(cbor::Value& map, const std::string& where, Struct& out) {
+    FieldReader inner(map, context_ + "." + where);
+    fields(inner, out);
+    adopt(inner.status());
+  }
+  template <class Struct>
+  void struct_maps(std::string_view name, cbor::Value& list, std::vector<Struct>& out) {
+    out.reserve(list.items.size());
+    for (std::size_t i = 0; i < list.items.size() && ok(); ++i) {
+      cbor::Value& element = list.items[i];
+      Struct item;
+      if (!element.is_null()) {  // a nil element decodes to the zero value in Go
+        if (!element_is(name, i, element, cbor::Kind::kMap)) break;
+        struct_map(element, std::string(name) + "[" + std::to_string(i) + "]", item);
+      }
+      out.push_back(std::move(item));
+    }
+  }
 
   cbor::Value& map_;
   std::string context_;
