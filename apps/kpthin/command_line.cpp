@@ -1,3 +1,4 @@
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -30,12 +31,14 @@ void configure_logging(const GlobalOptions& global) {
                 : global.verbose == 1 ? Verbosity::kVerbose
                                       : Verbosity::kNormal;
   set_verbosity(v);
-  // libkpthin logs through spdlog's default logger (stderr).
+  // libkpthin logs through spdlog's default logger, which writes to stdout unless replaced:
+  // stdout carries results only.
+  if (!spdlog::get("kpthin-library")) spdlog::set_default_logger(spdlog::stderr_logger_mt("kpthin-library"));
   spdlog::set_level(v == Verbosity::kDebug     ? spdlog::level::debug
                     : v == Verbosity::kVerbose ? spdlog::level::info
                     : v == Verbosity::kQuiet   ? spdlog::level::off
                                                : spdlog::level::warn);
-  spdlog::set_pattern("kpthin: %l: %v");
+  spdlog::set_pattern("%v");  // the library's messages already begin with "kpthin: "
 }
 
 }  // namespace

@@ -11,6 +11,11 @@ KP_LDFLAGS="-X $KP_MODULE/core/epochtime.WarpedEpoch=true"
 KP_HPQC_VERSION=${KP_HPQC_VERSION:-v0.0.85}
 KP_RECIPE=2   # bump when the build recipe changes, to get a fresh cache directory
 
+# Without Go on PATH, use the toolchain scripts/setup fetched from the module proxy.
+if ! command -v go >/dev/null && [ -x "${XDG_CACHE_HOME:-$HOME/.cache}/kpthin/go1.26.8/bin/go" ]; then
+  PATH="${XDG_CACHE_HOME:-$HOME/.cache}/kpthin/go1.26.8/bin:$PATH"
+fi
+
 kp_cache_root() {
   echo "${KPTHIN_DAEMON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kpthin/daemons}"
 }

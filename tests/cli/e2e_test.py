@@ -377,8 +377,9 @@ def watch(ctx):
     out = kp.ok("watch", "--until", "connected").decode()
     check(out.startswith("connection connected"), out)
     check("pki epoch=" in kp.ok("watch", "--until", "pki").decode(), "watch --until pki")
-    # Events as they happen: a restart shows a disconnect and a reconnect.
-    p = kp.spawn("watch")
+    # Events as they happen: a restart shows a disconnect and a reconnect. Every stdout line is
+    # an event (the library's own log lines belong on stderr).
+    p = kp.spawn("--json", "watch")
     os.set_blocking(p.stdout.fileno(), False)
     got = b""
 
@@ -392,13 +393,17 @@ def watch(ctx):
             return word in got
         return f
 
-    wait_for(seen(b"connection connected"), "the initial status line")
+    wait_for(seen(b'"connection_status"'), "the initial status line")
     ctx.sim.control("restart")
-    wait_for(seen(b"disconnected unexpectedly"), "a disconnect event")
-    wait_for(seen(b"reconnected to a restarted daemon"), "a reconnect event")
+    wait_for(seen(b'"graceful":false'), "a disconnect event")
+    wait_for(seen(b'"instance_changed":true'), "a reconnect event")
     p.send_signal(signal.SIGINT)
     p.wait(20)
     check(p.returncode == 130, "watch ends with 130 on Ctrl-C, got %d" % p.returncode)
+    seen(b"")()  # what arrived before the exit
+    events = [json.loads(line) for line in got.decode().splitlines()]  # fails on any other line
+    kinds = [e["event"] for e in events]
+    check(kinds[0] == "connection_status" and "disconnected" in kinds and "reconnected" in kinds, kinds)
     ctx.sim.control("offline")
     expect(kp.run("--timeout", "300ms", "watch", "--until", "connected"), 5, "mixnet connection")
 
