@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes the wire golden vectors (tests/golden/{req,resp}_<key>.{min,go}.hex).
 
-An independent, deliberately tiny CBOR encoder that follows spec §1.4 (Go fxamacker/cbor
-defaults: shortest heads, struct fields in declaration order, nil -> null, omitempty fields
-left out). Field order and values are transcribed from spec §3/§4 and the Go structs of
+CBOR comes from the test tools' own tiny encoder (tests/tools/kpwire.py, independent of the
+C++ codec), which follows spec §1.4 (Go fxamacker/cbor defaults: shortest heads, struct fields
+in declaration order, nil -> null); omitempty fields are simply left out of the dicts below. Field order and values are transcribed from spec §3/§4 and the Go structs of
 client/thin/thin_messages.go and thin_events.go (katzenpost v0.0.99). tests/unit/codec_test.cpp
 builds the same messages with libkpthin and compares bytes.
 
@@ -11,38 +11,11 @@ Run: python3 tests/golden/gen_wire_golden.py  (from the repository root)
 """
 import os
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def head(major, n):
-    if n < 24:
-        return bytes([major << 5 | n])
-    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if n < 1 << (8 * size):
-            return bytes([major << 5 | ai]) + n.to_bytes(size, "big")
-    raise ValueError(n)
-
-
-def enc(v):
-    if v is None:
-        return b"\xf6"
-    if v is True:
-        return b"\xf5"
-    if v is False:
-        return b"\xf4"
-    if isinstance(v, int):
-        return head(0, v) if v >= 0 else head(1, -1 - v)
-    if isinstance(v, (bytes, bytearray)):
-        return head(2, len(v)) + bytes(v)
-    if isinstance(v, str):
-        b = v.encode()
-        return head(3, len(b)) + b
-    if isinstance(v, list):
-        return head(4, len(v)) + b"".join(enc(x) for x in v)
-    if isinstance(v, dict):
-        return head(5, len(v)) + b"".join(enc(k) + enc(x) for k, x in v.items())
-    raise TypeError(v)
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from kpwire import cbor_encode as enc  # noqa: E402
 
 
 def frame(body):

@@ -8,7 +8,6 @@ real daemon, katzenpost v0.0.99, no PKI document ever):
   * local requests work; those needing a PKI document answer error 4, get_pki_document 10;
   * accepts are serialised behind that wait: N clients connecting at once wait 30 s each, in turn.
 """
-import argparse
 import json
 import os
 import subprocess
@@ -19,18 +18,10 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "tools"))
 import kpwire  # noqa: E402
+from scenario import Failure, check, run_one  # noqa: E402
 
 SEED = bytes(range(32))
 HANDSHAKE_BOUND = 100.0  # 30 s PKI wait per connection; the first one after a daemon start takes 60 s
-
-
-class Failure(AssertionError):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 def offline_env(scripts):
@@ -241,25 +232,9 @@ def read_json_line(proc, what, timeout, predicate):
         buf += chunk
 
 
-SCENARIOS = {f.__name__: f for f in (handshake, session_resume, local_requests, offline_errors,
-                                     restart_wire, cli_offline, restart_new_instance)}
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--scripts", required=True)
-    ap.add_argument("--kpthin", required=True)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = ap.parse_args()
-    t0 = time.monotonic()
-    try:
-        SCENARIOS[args.scenario](args, offline_env(args.scripts))
-    except Failure as e:
-        print("FAIL %s: %s" % (args.scenario, e), file=sys.stderr)
-        return 1
-    print("PASS %s (%.1fs)" % (args.scenario, time.monotonic() - t0))
-    return 0
+SCENARIOS = (handshake, session_resume, local_requests, offline_errors, restart_wire, cli_offline,
+             restart_new_instance)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_one(SCENARIOS, lambda args: (args, offline_env(args.scripts))))

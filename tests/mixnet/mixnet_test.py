@@ -8,8 +8,6 @@ many boxes in order, tombstones, copy commands to one and two channels, atomic t
 echo, PKI readiness, read timeout with a cancel at the daemon, daemon restart mid-write.
 Every wait is bounded (mixnet operations take seconds to minutes); nothing sleeps blindly.
 """
-import argparse
-import json
 import os
 import subprocess
 import sys
@@ -19,17 +17,9 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "tools"))
 import kpwire  # noqa: E402
+from scenario import Failure, check, run_one, wait_for  # noqa: E402
 
 OP_TIMEOUT = 600   # seconds for one kpthin process (a box write/read is seconds; allow epochs)
-
-
-class Failure(AssertionError):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 class Ctx:
@@ -88,16 +78,6 @@ class Ctx:
         with open(self.env["KPTHIN_MIXNET_KPCLIENTD_LOG"], "rb") as f:
             f.seek(offset)
             return f.read().decode(errors="replace")
-
-
-def wait_for(predicate, what, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        check(time.monotonic() < deadline, "timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(0.2)
 
 
 def read_to_end(ctx, channel):
@@ -228,28 +208,13 @@ def restart_mid_write(ctx):
     ctx.expect(6, "read", "--no-wait", "c.read")
 
 
-SCENARIOS = {f.__name__: f for f in (watch_pki, write_read, max_size_box, split_lines, tombstone,
-                                     read_timeout, copy_one, copy_two, atomic_tombstone_range,
-                                     send_echo, restart_mid_write)}
+SCENARIOS = (watch_pki, write_read, max_size_box, split_lines, tombstone, read_timeout, copy_one,
+             copy_two, atomic_tombstone_range, send_echo, restart_mid_write)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--scripts", required=True)
-    ap.add_argument("--kpthin", required=True)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = ap.parse_args()
-    t0 = time.monotonic()
-    try:
-        ctx = Ctx(args)
-        SCENARIOS[args.scenario](ctx)
-    except Failure as e:
-        print("FAIL %s: %s" % (args.scenario, e), file=sys.stderr)
-        subprocess.run([os.path.join(args.scripts, "mixnet"), "status"])
-        return 1
-    print("PASS %s (%.1fs)" % (args.scenario, time.monotonic() - t0))
-    return 0
+def print_status(args):
+    subprocess.run([os.path.join(args.scripts, "mixnet"), "status"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_one(SCENARIOS, lambda args: (Ctx(args),), print_status))
