@@ -204,6 +204,21 @@ Result<EncryptedMessage> Pigeonhole::encrypt_tombstone(const SecretBytes& write_
   return to_encrypted_message(typed_call<EncryptWriteReply>(client_, std::move(request), timeout));
 }
 
+namespace {
+
+// What a write and a read send alike: the encrypted envelope and the resend options.
+StartResendingEncryptedMessage resend_request(const EncryptedMessage& message, const ResendOptions& options) {
+  StartResendingEncryptedMessage request;
+  request.envelope_descriptor = message.envelope_descriptor;
+  request.message_ciphertext = message.message_ciphertext;
+  request.envelope_hash = message.envelope_hash;
+  request.no_retry_on_box_id_not_found = options.no_retry_on_box_id_not_found;
+  request.no_idempotent_box_already_exists = options.no_idempotent_box_already_exists;
+  return request;
+}
+
+}  // namespace
+
 Result<EncryptedMessage> Pigeonhole::encrypt_read(ByteView read_cap, ByteView index, Duration timeout) {
   EncryptRead request{std::nullopt, Bytes(read_cap.begin(), read_cap.end()), Bytes(index.begin(), index.end())};
   return to_encrypted_message(typed_call<EncryptReadReply>(client_, std::move(request), timeout));
@@ -211,28 +226,18 @@ Result<EncryptedMessage> Pigeonhole::encrypt_read(ByteView read_cap, ByteView in
 
 Result<ResendResult> Pigeonhole::start_resending_write(const EncryptedMessage& message, const SecretBytes& write_cap,
                                                        const ResendOptions& options, Duration timeout) {
-  StartResendingEncryptedMessage request;
+  StartResendingEncryptedMessage request = resend_request(message, options);
   request.write_cap = write_cap;
-  request.envelope_descriptor = message.envelope_descriptor;
-  request.message_ciphertext = message.message_ciphertext;
-  request.envelope_hash = message.envelope_hash;
-  request.no_retry_on_box_id_not_found = options.no_retry_on_box_id_not_found;
-  request.no_idempotent_box_already_exists = options.no_idempotent_box_already_exists;
   return to_resend_result(run_resending(client_, std::move(request), message.envelope_hash, false, options, timeout));
 }
 
 Result<ResendResult> Pigeonhole::start_resending_read(const EncryptedMessage& message, ByteView read_cap,
                                                       ByteView read_index, const ResendOptions& options,
                                                       Duration timeout) {
-  StartResendingEncryptedMessage request;
+  StartResendingEncryptedMessage request = resend_request(message, options);
   request.read_cap = Bytes(read_cap.begin(), read_cap.end());
   // The index given to encrypt_read, not the next one: the daemon decrypts with it (spec §3.7).
   request.message_box_index = Bytes(read_index.begin(), read_index.end());
-  request.envelope_descriptor = message.envelope_descriptor;
-  request.message_ciphertext = message.message_ciphertext;
-  request.envelope_hash = message.envelope_hash;
-  request.no_retry_on_box_id_not_found = options.no_retry_on_box_id_not_found;
-  request.no_idempotent_box_already_exists = options.no_idempotent_box_already_exists;
   return to_resend_result(run_resending(client_, std::move(request), message.envelope_hash, false, options, timeout));
 }
 
