@@ -6,7 +6,7 @@
 start_process() {
   local dir=$1 name=$2; shift 2
   mkdir -p "$dir/pids"
-  setsid "$@" >>"$dir/$name.out" 2>&1 </dev/null &
+  setsid "$@" >>"$dir/$name.out" 2>&1 </dev/null 9>&- &   # fd 9: scripts/mixnet's boot lock
   echo $! >"$dir/pids/$name.pid"
   echo "$1" >"$dir/pids/$name.exe"
 }
