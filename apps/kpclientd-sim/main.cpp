@@ -78,11 +78,13 @@ int main(int argc, char** argv) {
   app.add_option("-t,--listen-tcp", listen_tcp, "Listen on tcp HOST:PORT (port 0 picks a free port)")->excludes(unix_opt);
   app.add_option("--network", network, "tcp network for --listen-tcp: tcp, tcp4 or tcp6")->check(CLI::IsMember({"tcp", "tcp4", "tcp6"}));
   app.add_option("-w,--write-config", write_config, "Write a thinclient.toml for clients to FILE once listening");
-  app.add_option("--control", control, "Control socket PATH or @NAME (commands: drop, restart, shutdown, fail KEY CODE [N], fail clear, offline, online, stats)");
+  app.add_option("--control", control, "Control socket PATH or @NAME (commands: drop, restart, shutdown, fail KEY CODE [N], fail clear, offline, online, hold, release, stats)");
   app.add_option("--latency", latency, "Delay of every mixnet round trip, MS[:JITTER] (jitter uniform in [0,JITTER])");
   app.add_option("--pacing", pacing_ms, "Release one mixnet request per tick of MS milliseconds, as kpclientd's Poisson sender does (0 = off)")->check(CLI::NonNegativeNumber);
   app.add_flag("--offline", options.offline, "Report is_connected false; local requests work, mixnet requests wait for 'online'");
   app.add_flag("--no-pki", options.no_pki, "Start without a PKI document (null payload in the handshake, code 4/10 paths)");
+  app.add_flag("--hold-handshake", options.hold_handshake,
+               "Hold back the handshake of new connections until the control command 'release' (kpclientd without a PKI document)");
   app.add_option("--grace", grace_s, "Session grace period in seconds after a disconnect (default 600)")->check(CLI::NonNegativeNumber);
   app.add_flag("--lose-replies-while-disconnected", options.lose_replies_while_disconnected,
                "Drop Pigeonhole replies for disconnected sessions, as kpclientd does, instead of holding the operation");

@@ -12,7 +12,6 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 std::atomic<bool> g_cancel{false};
-static_assert(sizeof(sigset_t) <= sizeof(unsigned long long) * 16);
 
 void on_signal(int) {
   g_cancel.store(true);
@@ -57,15 +56,6 @@ void throw_if_interrupted() {
 void block_interrupts_in_this_thread() {
   sigset_t set = interrupt_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-InterruptsBlocked::InterruptsBlocked() {
-  sigset_t set = interrupt_set();
-  pthread_sigmask(SIG_BLOCK, &set, reinterpret_cast<sigset_t*>(saved_));
-}
-
-InterruptsBlocked::~InterruptsBlocked() {
-  pthread_sigmask(SIG_SETMASK, reinterpret_cast<sigset_t*>(saved_), nullptr);
 }
 
 void reset_interrupt_flag() {

@@ -24,21 +24,8 @@ bool interrupted();
 void throw_if_interrupted();
 
 // Blocks SIGINT/SIGTERM in the calling thread. Helper threads call this so the main thread is
-// the one whose blocking system calls get interrupted.
+// the one whose blocking system calls get interrupted (libkpthin's I/O thread does so itself).
 void block_interrupts_in_this_thread();
-
-// Blocks the signals for its lifetime in this thread, so threads started meanwhile (the
-// library's I/O thread) inherit a blocked mask.
-class InterruptsBlocked {
- public:
-  InterruptsBlocked();
-  ~InterruptsBlocked();
-  InterruptsBlocked(const InterruptsBlocked&) = delete;
-  InterruptsBlocked& operator=(const InterruptsBlocked&) = delete;
-
- private:
-  unsigned long long saved_[16];  // a sigset_t, without dragging <signal.h> into every file
-};
 
 // For tests: clears the flag.
 void reset_interrupt_flag();

@@ -83,11 +83,10 @@ Session::Session(const GlobalOptions& global) {
   options.reconnect_max = std::chrono::seconds(2);
   options.connect_timeout = std::min(wait_, kDefaultConnectTimeout);
   info("connecting to kpclientd at " + describe_target(*target) + " (config " + path.string() + ")");
-  Result<std::unique_ptr<ThinClient>> client = [&] {
-    // The library's threads inherit this mask, so Ctrl-C always lands on the main thread.
-    InterruptsBlocked blocked;
-    return ThinClient::connect(options);
-  }();
+  // kpclientd may hold the handshake for a minute; Ctrl-C ends the wait (libkpthin's I/O thread
+  // blocks signals, so the handler runs here and connect() sees the flag).
+  options.interrupt = &cancel_flag();
+  Result<std::unique_ptr<ThinClient>> client = ThinClient::connect(options);
   throw_if_interrupted();
   if (!client) {
     ExitCode code = exit_code_for(client.status());

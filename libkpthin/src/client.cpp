@@ -1,3 +1,5 @@
+#include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -137,15 +139,40 @@ ThinClient::Impl::~Impl() { shut_down(false); }
 
 Status ThinClient::Impl::start() {
   if (auto checked = check_dial_target(options_.target); !checked.ok()) return checked;
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = start_io_thread();
   asio::post(io_, [this] { begin_connect(); });
   std::unique_lock lock(mu_);
-  // The handshake timer bounds this; the wait itself is only a backstop.
-  state_changed_.wait(lock, [this] { return initial_result_.has_value(); });
+  // The handshake timer bounds this wait; the caller's interrupt flag may end it sooner.
+  const std::atomic<bool>* interrupt = options_.interrupt;
+  while (!initial_result_) {
+    if (interrupt == nullptr) {
+      state_changed_.wait(lock);
+    } else if (interrupt->load()) {
+      lock.unlock();
+      // The handshake may have completed meanwhile: thin_close then ends the daemon's session.
+      shut_down(true);
+      return Status(local_errc::cancelled, "interrupted while connecting to kpclientd");
+    } else {
+      state_changed_.wait_for(lock, kInterruptPoll);
+    }
+  }
   Status result = *initial_result_;
   lock.unlock();
   if (!result.ok()) shut_down(false);
   return result;
+}
+
+std::thread ThinClient::Impl::start_io_thread() {
+  // The thread inherits the creator's signal mask, so blocking the asynchronous signals around
+  // its creation means it never takes one: a process-wide SIGINT interrupts the application's
+  // blocking calls instead of vanishing into the event loop. Synchronous faults stay unblocked.
+  sigset_t all, saved;
+  sigfillset(&all);
+  for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&all, fault);
+  pthread_sigmask(SIG_BLOCK, &all, &saved);
+  std::thread thread([this] { io_.run(); });
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return thread;
 }
 
 void ThinClient::Impl::shut_down(bool send_thin_close) {

@@ -90,6 +90,8 @@ class ThinClient::Impl {
  private:
   enum class Phase { kDown, kDialing, kStatusFrame, kPkiFrame, kAwaitingToken, kUp };
 
+  std::thread start_io_thread();  // with asynchronous signals blocked
+
   // --- I/O thread only -------------------------------------------------------------------
   void begin_connect();
   void on_dialled(std::uint64_t generation, Status status, std::unique_ptr<detail::StreamSocket> socket);

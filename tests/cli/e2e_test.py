@@ -282,6 +282,33 @@ def interrupt_read(ctx):
 
 
 @scenario
+def interrupt_handshake(ctx):
+    """kpclientd may hold the handshake for a minute (no PKI document yet); Ctrl-C must not wait
+    for it. The simulator holds it on request and reports held connections in its stats."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    before = snapshot(d)
+    check(ctx.sim.control("hold") == "ok", "the simulator should hold handshakes")
+    for sig, args in ((signal.SIGINT, ("read", "c.read")), (signal.SIGTERM, ("keypair", "fresh"))):
+        p = kp.spawn(*args)
+        wait_for(lambda: ctx.sim.stats()["held"] >= 1, "kpthin %s to connect and wait for the handshake" % args[0])
+        raised = time.monotonic()
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=20)
+        took = time.monotonic() - raised
+        check(p.returncode == 130, "%s during the handshake wait exits 130, got %d: %s"
+              % (sig.name, p.returncode, err.decode()))
+        check(took < 2.0, "%s during the handshake wait took %.2fs to exit (the wait is 65 s)" % (sig.name, took))
+        check(out == b"", "nothing on stdout")
+        check("interrupted" in err.decode(), "stderr says interrupted: %s" % err.decode())
+        wait_for(lambda: ctx.sim.stats()["connections"] == 0, "kpthin's socket to be closed", timeout=10)
+        unchanged(before, d, "an interrupted handshake")
+    check(ctx.sim.control("release") == "ok", "the simulator should release handshakes")
+    kp.ok("write", "c.write", "after the hold")
+    check(kp.ok("read", "c.read") == b"after the hold", "the channel works after the interrupted commands")
+
+
+@scenario
 def sim_restart_split(ctx):
     kp = ctx.kp
     ctx.restart_sim("--restart-after", "700", "--latency", "1")

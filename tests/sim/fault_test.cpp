@@ -223,3 +223,26 @@ TEST_CASE("--lose-replies-while-disconnected reproduces kpclientd's lost reply")
   CHECK(again.early.empty());
   CHECK(sim.stat("pending") == 0);
 }
+
+TEST_CASE("--hold-handshake: no handshake frames until release, and a client that gives up is not held") {
+  SimProcess sim({"--hold-handshake"});
+  RawClient held(sim.target());
+  REQUIRE(sim.wait_stat("held", 1));
+  {
+    RawClient quitter(sim.target());
+    REQUIRE(sim.wait_stat("held", 2));
+  }
+  REQUIRE(sim.wait_stat_equal("held", 1));
+  // Nothing may arrive while held; a short bounded look is the only way to see an absence.
+  CHECK_FALSE(held.receive(200ms));
+  CHECK_FALSE(held.closed());
+  CHECK(sim.control("release") == "ok");
+  held.handshake(token_of(9));
+  CHECK(held.token_reply.app_id != InstanceToken{});
+  CHECK(sim.stat("held") == 0);
+  RawClient later(sim.target());
+  later.handshake(token_of(10));  // no longer holding after release
+  CHECK(sim.control("hold") == "ok");
+  RawClient held_again(sim.target());
+  CHECK(sim.wait_stat("held", 1));
+}

@@ -1,6 +1,10 @@
 // ThinClient against a scripted daemon: handshake, correlation, loss, reconnect, replay, close.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <future>
 
 #include "client_test_peer.hpp"
@@ -128,6 +132,44 @@ TEST_CASE("handshake: a silent daemon fails the connect at connect_timeout") {
   auto client = connecting.get();
   REQUIRE_FALSE(client.ok());
   CHECK(client.status().code() == make_error_code(local_errc::timeout));
+}
+
+TEST_CASE("handshake: the interrupt flag ends a held handshake promptly and closes the socket") {
+  ScriptedPeer peer;
+  std::atomic<bool> interrupt{false};
+  auto options = peer.options();
+  options.connect_timeout = std::chrono::seconds(60);
+  options.interrupt = &interrupt;
+  auto connecting = std::async(std::launch::async, [options] { return ThinClient::connect(options); });
+  REQUIRE(peer.accept());
+  CHECK(connecting.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+  const auto raised = std::chrono::steady_clock::now();
+  interrupt.store(true);
+  REQUIRE(connecting.wait_for(std::chrono::seconds(2)) == std::future_status::ready);
+  CHECK(std::chrono::steady_clock::now() - raised < std::chrono::seconds(1));
+  auto client = connecting.get();
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == make_error_code(local_errc::cancelled));
+  CHECK(peer.receive_eof());
+}
+
+TEST_CASE("the I/O thread leaves SIGINT to the application's threads") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  // Blocked here and in the I/O thread, so a process-directed SIGINT stays pending for the
+  // process instead of being consumed by the I/O thread's default action.
+  sigset_t interrupt_only, saved;
+  sigemptyset(&interrupt_only);
+  sigaddset(&interrupt_only, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &interrupt_only, &saved);
+  ::kill(::getpid(), SIGINT);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool still_pending = sigismember(&pending, SIGINT) == 1;
+  int taken = 0;
+  if (still_pending) sigwait(&interrupt_only, &taken);
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  CHECK(still_pending);
 }
 
 TEST_CASE("connect to a socket nobody listens on fails with dial_failed") {

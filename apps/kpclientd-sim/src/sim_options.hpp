@@ -28,6 +28,9 @@ struct SimOptions {
   Millis pacing{0};                         // 0 = off; else release one mixnet request per tick
   bool offline = false;                     // is_connected false; mixnet work waits
   bool no_pki = false;                      // handshake without a document (code 4/10 paths)
+  // Accept connections but hold back handshake frames 1 and 2 until `release`, as kpclientd does
+  // while it has no PKI document (up to a minute after it starts).
+  bool hold_handshake = false;
   Millis grace{std::chrono::minutes(10)};   // session grace period (kpclientd default)
   // kpclientd drops a Pigeonhole reply that arrives while its session is disconnected
   // (spec §2.3). By default the sim queues it with the legacy replies, to be flushed before

@@ -213,12 +213,29 @@ void Simulator::on_accept(generic::socket socket) {
   ++accepted_;
   spdlog::debug("connection {} accepted", id);
 
-  // Handshake frames 1 and 2 (spec §2.1), then requests.
-  send(*conn, connection_status());
+  if (options_.hold_handshake) {
+    held_.push_back(conn);
+    spdlog::info("connection {} accepted; handshake held until 'release'", id);
+  } else {
+    send_handshake(*conn);
+  }
+  conn->start();
+}
+
+void Simulator::send_handshake(Connection& conn) {
+  send(conn, connection_status());
   NewPkiDocumentEvent pki;
   if (!options_.no_pki) pki.payload = network_.document(true);
-  send(*conn, pki);
-  conn->start();
+  send(conn, pki);
+}
+
+void Simulator::hold_handshakes(bool hold) {
+  options_.hold_handshake = hold;
+  if (hold) return;
+  for (auto& weak : held_) {
+    if (auto conn = weak.lock(); conn && conn->open()) send_handshake(*conn);
+  }
+  held_.clear();
 }
 
 void Simulator::send(Connection& conn, const Response& response) { conn.send(frame_response(response)); }
@@ -456,7 +473,10 @@ std::string Simulator::stats() const {
   for (const auto& [id, op] : ops_)
     if (op->waiting_for) ++waiting;
   std::ostringstream out;
-  out << "stats connections=" << connections_.size() << " sessions=" << sessions_.size()
+  std::size_t held = 0;
+  for (const auto& weak : held_)
+    if (auto conn = weak.lock(); conn && conn->open()) ++held;
+  out << "stats connections=" << connections_.size() << " sessions=" << sessions_.size() << " held=" << held
       << " pending=" << ops_.size() << " waiting=" << waiting << " paced=" << paced_.size()
       << " boxes=" << store_.size() << " requests=" << requests_total_ << " accepted=" << accepted_
       << " cancels=" << cancels_ << " cancels_matched=" << cancels_matched_ << " drops=" << drops_
@@ -488,6 +508,10 @@ std::string Simulator::control(const std::string& line) {
     set_offline(command == "offline");
     return "ok";
   }
+  if (command == "hold" || command == "release") {
+    hold_handshakes(command == "hold");
+    return "ok";
+  }
   if (command == "fail") {
     std::string key;
     in >> key;
@@ -503,7 +527,7 @@ std::string Simulator::control(const std::string& line) {
     return "ok";
   }
   if (command == "help" || command.empty())
-    return "ok commands: drop restart shutdown stats offline online fail <request_key> <code> [count] | fail clear";
+    return "ok commands: drop restart shutdown stats offline online hold release fail <request_key> <code> [count] | fail clear";
   return "error unknown command: " + command;
 }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "box_store.hpp"
 #include "connection.hpp"
@@ -49,6 +50,7 @@ class Simulator {
   void fail_next(const std::string& request_key, std::uint8_t code, std::uint64_t count);
   void clear_failures();
   void set_offline(bool offline);      // broadcasts a connection_status_event
+  void hold_handshakes(bool hold);     // false: the held connections get their handshake now
   std::string stats() const;           // one line of key=value pairs
   // Executes one control-socket command line; returns the reply line (no newline).
   std::string control(const std::string& line);
@@ -68,6 +70,7 @@ class Simulator {
   void deliver(const AppId& app, kpthin::Response response);
   void destroy_session(const AppId& app);
   kpthin::ConnectionStatusEvent connection_status() const;
+  void send_handshake(Connection& conn);  // frames 1 and 2 (spec §2.1)
   void start_control();
   void accept_control();
   void watch_signals();
@@ -132,6 +135,7 @@ class Simulator {
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::map<AppId, std::unique_ptr<Session>> sessions_;
   std::map<kpthin::InstanceToken, AppId> tokens_;
+  std::vector<std::weak_ptr<Connection>> held_;  // accepted, handshake not yet sent
 
   std::uint64_t next_op_id_ = 1;
   std::unordered_map<std::uint64_t, std::unique_ptr<PendingOp>> ops_;

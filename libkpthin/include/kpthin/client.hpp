@@ -42,12 +42,17 @@ struct ClientOptions {
   Duration reconnect_initial{std::chrono::seconds(1)};  // backoff doubles up to the cap
   Duration reconnect_max{std::chrono::seconds(60)};
   std::optional<InstanceToken> client_instance_token;   // random if unset
+  // connect() gives up with local_errc::cancelled within about 50 ms of this becoming true,
+  // so a caller can abandon a handshake kpclientd holds back (it waits for a PKI document for up
+  // to a minute), e.g. from a signal handler that sets the flag. Read only during connect().
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 class ThinClient {
  public:
   // Dials, performs the handshake (spec §2.2, dispatching frames normally until
-  // session_token_reply) and starts the I/O thread.
+  // session_token_reply) and starts the I/O thread. The I/O thread blocks asynchronous signals
+  // (SIGINT, SIGTERM, ...), so they are delivered to the application's own threads.
   static Result<std::unique_ptr<ThinClient>> connect(ClientOptions options);
 
   ~ThinClient();  // disconnect() if still open
