@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "channel_file.hpp"
@@ -14,6 +15,7 @@
 #include "global_options.hpp"
 #include "input_splitter.hpp"
 #include "interrupt.hpp"
+#include "latest_saver.hpp"
 #include "output.hpp"
 #include "session.hpp"
 
@@ -78,21 +80,33 @@ void report(const GlobalOptions& global, const CopyState& state) {
        std::to_string(state.total) + " copy-stream box(es)");
 }
 
+// Writes the rest of the copy stream. With a state file, progress is saved in the background
+// (only the newest confirmed state is written, so fsync does not bound boxes/s); the saver is
+// flushed before this returns or unwinds, so the file ends at the last confirmation. A crash
+// can leave it behind that: a resume then rewrites confirmed temporary boxes with the same
+// content, which the daemon's default write (not no_idempotent) accepts.
+void write_stream_saving_progress(Session& session, CopyState& state, const std::vector<Bytes>& elements,
+                                  const std::string& state_path) {
+  std::optional<LatestSaver<CopyState>> saver;
+  if (!state_path.empty()) {
+    saver.emplace([&state_path](const CopyState& progress) { save_copy_state(state_path, progress); });
+  }
+  write_copy_stream(session, state.temp_write_cap, state.temp_next_index, elements, state.written,
+                    [&](std::size_t written, const Bytes& next_index) {
+                      state.written = written;
+                      state.temp_next_index = next_index;
+                      if (saver) saver->set(state);
+                    });
+  if (saver) saver->flush();
+}
+
 // Runs (or resumes) the copy described by `state`, saving progress when `state_path` is set.
 void execute(Session& session, CopyState& state, const std::vector<Bytes>& elements,
              std::vector<ChannelFile>& destinations, const std::string& state_path) {
-  auto save = [&] {
-    if (!state_path.empty()) save_copy_state(state_path, state);
-  };
   if (state.phase == CopyState::Phase::kWriting) {
-    write_copy_stream(session, state.temp_write_cap, state.temp_next_index, elements, state.written,
-                      [&](std::size_t written, const Bytes& next_index) {
-                        state.written = written;
-                        state.temp_next_index = next_index;
-                        save();
-                      });
+    write_stream_saving_progress(session, state, elements, state_path);
     state.phase = CopyState::Phase::kCopying;
-    save();
+    if (!state_path.empty()) save_copy_state(state_path, state);
   }
   run_copy_command(session, state.temp_write_cap);
   for (std::size_t i = 0; i < destinations.size(); ++i) {

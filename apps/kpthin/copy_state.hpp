@@ -1,7 +1,9 @@
 // The resumable state of `kpthin copy --state FILE`: the temporary channel, the copy-stream
 // elements (in FILE.elements, written once), how many are confirmed, and where each destination
-// starts and ends. FILE is replaced atomically after every confirmation, so it never claims an
-// unconfirmed box; a resumed copy never resends a confirmed one.
+// starts and ends. FILE is replaced atomically as confirmations arrive (in the background, the
+// newest state first), so it never claims an unconfirmed box; it is complete when the command
+// exits or is interrupted, so a resumed copy does not resend confirmed boxes. After a crash it may
+// lag, and a resume rewrites the few confirmed boxes since with the same content (harmless).
 #pragma once
 
 #include <filesystem>
