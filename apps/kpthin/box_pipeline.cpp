@@ -116,7 +116,8 @@ BoxReader::BoxReader(Session& session, ByteView read_cap, Bytes start_index, Res
       next_index_(std::move(start_index)),
       options_(options),
       remaining_(limit),
-      window_(window == 0 ? 1 : window) {
+      window_(window == 0 ? 1 : window),
+      allowed_(std::min<std::size_t>(window_, 2)) {
   options_.interrupt = &cancel_flag();
 }
 
@@ -130,8 +131,11 @@ void BoxReader::cancel_all() {
 }
 
 void BoxReader::refill() {
-  while (in_flight_.size() < window_ && (!remaining_ || *remaining_ > 0)) {
+  while (in_flight_.size() < allowed_ && (!remaining_ || *remaining_ > 0)) {
     if (cancel_flag().load()) return;  // what is in flight still completes (cancelled)
+    // Preparing a read is slow on the real daemon: hand over what already arrived first (it may
+    // be the end of the channel, which makes the reads after it pointless).
+    if (next_ready()) return;
     Result<EncryptedMessage> encrypted = session_.retrying([&] {
       return session_.pigeonhole().encrypt_read(view(read_cap_), view(next_index_), session_.local_timeout());
     });
@@ -144,7 +148,9 @@ void BoxReader::refill() {
     f.next_index = encrypted->next_message_box_index;
     Session* session = &session_;
     ResendOptions options = options_;
-    Duration timeout = session_.wait_timeout();
+    // Unbounded here: --timeout bounds the wait for each box in next(), not the life of a read
+    // issued early to read ahead.
+    Duration timeout = kWaitForever;
     Bytes cap = read_cap_;
     Bytes box = f.box_index;
     f.result = run_async([session, options, timeout, cap = std::move(cap), box = std::move(box),
@@ -159,6 +165,13 @@ void BoxReader::refill() {
   }
 }
 
+bool BoxReader::front_arrives_within(Duration timeout) {
+  if (timeout == kWaitForever) return true;  // get() waits; Ctrl-C completes the read (cancelled)
+  // Capped so now() + timeout cannot overflow the clock; a year is "forever" for a read.
+  const Duration bounded = std::min<Duration>(timeout, std::chrono::hours(24 * 365));
+  return in_flight_.front().result.wait_for(bounded) == std::future_status::ready;
+}
+
 bool BoxReader::next_ready() {
   return !in_flight_.empty() &&
          in_flight_.front().result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
@@ -168,6 +181,11 @@ ReadOutcome BoxReader::next() {
   refill();
   throw_if_interrupted();
   if (in_flight_.empty()) fail(ExitCode::kOther, "internal error: read past the requested count");
+  if (!front_arrives_within(session_.wait_timeout())) {
+    cancel_all();
+    throw_if_interrupted();
+    fail(ExitCode::kTimeout, what + ": no box within the timeout; the reads were cancelled at the daemon");
+  }
   InFlight front = std::move(in_flight_.front());
   in_flight_.pop_front();
   Result<ResendResult> result = front.result.get();
@@ -184,6 +202,7 @@ ReadOutcome BoxReader::next() {
     fail_status(result.status(), what);
   }
   if (result->plaintext) outcome.plaintext = std::move(*result->plaintext);
+  allowed_ = std::min(window_, allowed_ * 2);
   refill();
   return outcome;
 }

@@ -76,8 +76,10 @@ class BoxReader {
             std::optional<std::uint64_t> limit, std::size_t window);
   ~BoxReader();
 
-  // The next box in order; waits for it. Tombstones come back as an outcome; every other
-  // failure throws CliError after cancelling the reads still in flight.
+  // The next box in order; waits for it, for at most the session's wait timeout (--timeout)
+  // counted from this call, however early the read was issued (exit 5 after cancelling every
+  // read in flight). Tombstones come back as an outcome; every other failure throws CliError
+  // after cancelling the reads still in flight.
   ReadOutcome next();
   // True if the next() result is already available (to batch position saves).
   bool next_ready();
@@ -93,6 +95,8 @@ class BoxReader {
   };
   void refill();
   void cancel_all();
+  // Waits up to `timeout` for the oldest read in flight to finish.
+  bool front_arrives_within(Duration timeout);
 
   Session& session_;
   Bytes read_cap_;
@@ -100,6 +104,10 @@ class BoxReader {
   ResendOptions options_;
   std::optional<std::uint64_t> remaining_;
   std::size_t window_;
+  // Reads in flight allowed now: starts small and doubles with every delivered box, so reading
+  // "to the end" of a short channel does not make the daemon prepare (and then cancel) a whole
+  // window of reads; each costs the real kpclientd seconds of CPU.
+  std::size_t allowed_;
   std::deque<InFlight> in_flight_;
 };
 

@@ -210,7 +210,9 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand("read", "Read the next box(es) of a channel to stdout");
   sub->add_option("CHANNEL", opt->channel, "read channel file (NAME.read)")->required();
   sub->add_option("-n,--count", opt->count, "read N boxes (default 1)")->type_name("N");
-  sub->add_flag("-F,--follow", opt->follow, "keep reading boxes as they are written, like tail -f");
+  sub->add_flag("-F,--follow", opt->follow,
+                "keep reading boxes as they are written, like tail -f; with --timeout, exit 5 once no box "
+                "arrives within that time of the previous one");
   sub->add_flag("--no-wait", opt->no_wait, "fail at once with exit code 6 if the box is not written yet");
   sub->add_flag("--skip-tombstones", opt->skip_tombstones, "with --follow: skip deleted boxes instead of exiting 7");
   sub->add_option("-d,--delimiter", opt->delimiter, "print STR after each message (escapes: \\n \\t \\0)")
@@ -222,8 +224,12 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
   sub->get_option("--count")->excludes("--follow");
   sub->footer(R"(Examples:
   kpthin read chat.read                       # wait for the next message
-  kpthin --timeout 30s read -n 10 chat.read   # ten messages, each within 30 s
+  kpthin --timeout 30s read -n 10 chat.read   # ten messages, each within 30 s of the one before
   kpthin read --follow -d '\n' chat.read      # stream, one message per line
+  kpthin --timeout 1m read --follow chat.read  # stream until a minute passes without a box
+
+--timeout bounds the wait for each box: the clock starts when the previous box was printed
+(or when the first wait begins), not when a read was issued ahead.)
   kpthin read --no-wait chat.read || echo "nothing yet")");
   return {sub, [opt, &global] { run_read(*opt, global); }};
 }

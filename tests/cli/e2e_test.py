@@ -90,6 +90,20 @@ def write_read(ctx):
 
 
 @scenario
+def read_ahead_ramp(ctx):
+    """Reading to the end of a short channel must not prepare a whole window of reads: each
+    costs the real daemon seconds of CPU. The window starts at 2 and doubles per delivered box."""
+    kp = ctx.kp
+    kp.ok("keypair", "c")
+    kp.ok("write", "c.write", "one")
+    kp.ok("write", "c.write", "two")
+    before = ctx.sim.stats().get("req.encrypt_read", 0)
+    check(read_all_no_wait(kp, "c.read") == b"onetwo", "both boxes, then the end")
+    prepared = ctx.sim.stats().get("req.encrypt_read", 0) - before
+    check(3 <= prepared <= 8, "2 boxes and the end took %d prepared reads (expected 3..8)" % prepared)
+
+
+@scenario
 def split_lines_1000(ctx):
     kp = ctx.kp
     kp.ok("keypair", "c")
@@ -281,13 +295,74 @@ def follow_pipe(ctx):
     reader.wait(20)
     check(reader.returncode == 130, "interrupted follow exits 130, got %d" % reader.returncode)
     expect(kp.run("read", "--no-wait", "c.read"), 6)  # every delivered box was consumed
-    # In a shell pipeline: head takes 3 lines and exits; the 4th box is not consumed.
-    for i in range(4):
+    # In a pipeline: head takes 3 lines and exits; the box written after that is not consumed.
+    # (Written only once head is gone: a box written before could sit unread in the pipe buffer.)
+    for i in range(3):
         kp.ok("write", "c.write", "p%d" % i)
-    sh = subprocess.run("%s -c %s read --follow -d '\\n' c.read | head -n 3" % (kp.binary, ctx.sim.config),
-                        shell=True, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    check(sh.stdout == b"p0\np1\np2\n", "pipeline output: %r" % sh.stdout)
+    follow = kp.spawn("read", "--follow", "-d", "\\n", "c.read")
+    head = subprocess.Popen(["head", "-n", "3"], stdin=follow.stdout, stdout=subprocess.PIPE)
+    follow.stdout.close()  # head holds the only read end
+    head_out, _ = head.communicate(timeout=60)
+    check(head_out == b"p0\np1\np2\n", "pipeline output: %r" % head_out)
+    kp.ok("write", "c.write", "p3")
+    follow.wait(60)
+    check(follow.returncode not in (0, 130), "kpthin must fail on the closed pipe, got %d" % follow.returncode)
     check(kp.ok("read", "c.read") == b"p3", "the box the closed pipe did not take is still unread")
+
+
+@scenario
+def follow_timeout(ctx):
+    """--timeout with --follow bounds the wait for each next box, not the life of reads issued
+    ahead: boxes spaced under the bound keep the reader going well past it in total; once none
+    arrives for the bound, the reads are cancelled at the daemon and kpthin exits 5."""
+    kp, d = ctx.kp, ctx.dir
+    bound = 2.0
+    # Spacing of the writes: the sleep IS the scenario (time between boxes), not a stand-in for a
+    # condition; well under the bound so a slow `kpthin write` start does not reach it.
+    gap = bound / 2
+    kp.ok("keypair", "c")
+    reader = kp.spawn("--timeout", "%dms" % (bound * 1000), "read", "--follow", "-d", "\\n", "c.read")
+    os.set_blocking(reader.stdout.fileno(), False)
+    got = b""
+    started = time.monotonic()
+    boxes = 5
+    last_printed = None
+    for i in range(boxes):
+        if i:
+            time.sleep(gap)
+        kp.ok("write", "c.write", "box %d" % i)
+
+        def line_arrived():
+            nonlocal got
+            try:
+                chunk = reader.stdout.read()
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                got += chunk
+            return got.count(b"\n") >= i + 1
+
+        wait_for(line_arrived, "box %d through read --follow" % i, timeout=10)
+        last_printed = time.monotonic()
+        check(reader.poll() is None, "the reader must still be waiting after box %d (%.1fs in, bound %.1fs per box): %s"
+              % (i, last_printed - started, bound, reader.stderr.read().decode() if reader.poll() is not None else ""))
+    check(last_printed - started > 1.5 * bound, "the scenario must outlast one bound in total")
+    cancels = ctx.sim.stats()["cancels_matched"]
+    reader.wait(bound + 20)
+    ended = time.monotonic()
+    err = reader.stderr.read().decode()
+    check(reader.returncode == 5, "no box within the bound ends --follow with 5, got %d: %s" % (reader.returncode, err))
+    check("within 2s" in err, "the message names the bound: %s" % err)
+    waited = ended - last_printed
+    check(waited >= bound * 0.9, "exited %.2fs after the last box, before the %.1fs bound" % (waited, bound))
+    check(ctx.sim.stats()["cancels_matched"] > cancels, "the waiting reads are cancelled at the daemon")
+    check(got == b"".join(b"box %d\n" % i for i in range(boxes)), "follow output in order: %r" % got)
+    expect(kp.run("read", "--no-wait", "c.read"), 6)  # the position is after the last box printed
+    # The same bound per box applies to --count: three boxes, the third one late.
+    kp.ok("write", "c.write", "x0")
+    kp.ok("write", "c.write", "x1")
+    expect(kp.run("--timeout", "500ms", "read", "--count", "3", "c.read"), 5, "(2 read)")
+    expect(kp.run("read", "--no-wait", "c.read"), 6)  # x0 and x1 were consumed, nothing else
 
 
 @scenario
