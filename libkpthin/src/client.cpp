@@ -660,6 +660,10 @@ void ThinClient::Impl::write_next() {
                       writing_ = false;
                       if (ec) {
                         drop_connection(Status(local_errc::io_error, "writing to kpclientd: " + ec.message()));
+                        // The socket is gone, so this only clears write_posted_; left set, the
+                        // next connection's session_token would never be written (the
+                        // handshake then stalls until the connect timeout).
+                        write_next();
                         return;
                       }
                       if (!written.empty()) {
