@@ -92,7 +92,8 @@ def write_read(ctx):
 @scenario
 def read_ahead_ramp(ctx):
     """Reading to the end of a short channel must not prepare a whole window of reads: each
-    costs the real daemon seconds of CPU. The window starts at 2 and doubles per delivered box."""
+    costs the real daemon seconds of CPU. The reads allowed in flight start at 2 and double per
+    delivered box."""
     kp = ctx.kp
     kp.ok("keypair", "c")
     kp.ok("write", "c.write", "one")
@@ -100,7 +101,9 @@ def read_ahead_ramp(ctx):
     before = ctx.sim.stats().get("req.encrypt_read", 0)
     check(read_all_no_wait(kp, "c.read") == b"onetwo", "both boxes, then the end")
     prepared = ctx.sim.stats().get("req.encrypt_read", 0) - before
-    check(3 <= prepared <= 8, "2 boxes and the end took %d prepared reads (expected 3..8)" % prepared)
+    # At most 2 + 3 + 5 = 10: two in flight at first, up to 4 after box 1, up to 8 after box 2
+    # (a full window would be 32).
+    check(3 <= prepared <= 10, "2 boxes and the end took %d prepared reads (expected 3..10)" % prepared)
 
 
 @scenario
