@@ -71,11 +71,20 @@ std::string_view hint_for(ExitCode code) {
   }
 }
 
+namespace {
+std::function<std::string()> g_failure_cause;
+}  // namespace
+
+void set_failure_cause(std::function<std::string()> cause) { g_failure_cause = std::move(cause); }
+
 void fail_status(const Status& status, std::string_view doing) {
   ExitCode code = exit_code_for(status);
   std::string message(doing);
   message += ": ";
   message += status.message();
+  if ((code == ExitCode::kProtocol || code == ExitCode::kTimeout) && g_failure_cause) {
+    if (std::string cause = g_failure_cause(); !cause.empty()) message += " (" + cause + ")";
+  }
   std::string_view hint = hint_for(code);
   if (!hint.empty()) {
     message += "; ";

@@ -2,6 +2,7 @@
 // the CLI uses to stop with one of them.
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -45,7 +46,11 @@ ExitCode exit_code_for(const Status& status);
 // A hint for what to do next, for the codes where there is a useful one ("" otherwise).
 std::string_view hint_for(ExitCode code);
 
-// Throws CliError for a failed status: "<doing>: <status message>; <hint>".
+// Throws CliError for a failed status: "<doing>: <status message> (<cause>); <hint>".
 [[noreturn]] void fail_status(const Status& status, std::string_view doing);
+
+// A known state that explains daemon refusals and timeouts (kpclientd has no mixnet connection),
+// asked at failure time; returns "" when there is none. nullptr removes it.
+void set_failure_cause(std::function<std::string()> cause);
 
 }  // namespace kpthin::cli

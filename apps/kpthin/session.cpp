@@ -103,6 +103,12 @@ Session::Session(const GlobalOptions& global) {
   }
   client_ = std::move(client).value();
   pigeonhole_ = std::make_unique<Pigeonhole>(*client_);
+  // Offline, the real kpclientd answers encrypt_* with a bare "internal error" and reads wait
+  // forever; name the reason in those failures.
+  set_failure_cause([client = client_.get()] {
+    return client->mixnet_connected() ? std::string()
+                                      : std::string("kpclientd reports no connection to the mixnet; check its log");
+  });
 }
 
 Session::~Session() { close(); }
@@ -112,6 +118,7 @@ std::size_t Session::box_payload_limit() const {
 }
 
 void Session::close() {
+  set_failure_cause(nullptr);
   if (client_) {
     client_->close();
     pigeonhole_.reset();

@@ -592,6 +592,10 @@ def exit_codes(ctx):
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=20)
     check(p.returncode == 130, "exit 130, got %d" % p.returncode)
+    # A timeout while the daemon has no mixnet connection names that as the cause.
+    ctx.sim.control("offline")
+    expect(kp.run("--timeout", "300ms", "write", "c.write", "later"), 5, "no connection to the mixnet")
+    ctx.sim.control("online")
 
 
 @scenario

@@ -149,7 +149,7 @@ def cli_offline(args, env):
         # document to list services from.
         cases = [
             (["--timeout", "5s", "watch", "--until", "pki"], 5, "handshake"),
-            (["--timeout", "60s", "write", "ch.write", "hello"], 10, "encrypt_write"),
+            (["--timeout", "60s", "write", "ch.write", "hello"], 10, "no connection to the mixnet"),
             (["--timeout", "60s", "services"], 5, "no PKI document"),
         ]
         for argv, code, needle in cases:

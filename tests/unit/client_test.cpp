@@ -296,6 +296,26 @@ TEST_CASE("reconnect keeps retrying with backoff until the daemon is back") {
   CHECK(client->daemon_connected());
 }
 
+TEST_CASE("a write cut off by a crash does not stall the next connection's handshake") {
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  EventLog events(*client);
+  // Far more than a socket buffer holds: the write is still in progress when the peer, which
+  // reads nothing, goes away; it then completes with an error.
+  SendMessage big;
+  big.recipient_queue_id = Bytes{'+', 'e', 'c', 'h', 'o'};
+  big.payload = Bytes(8 * 1024 * 1024, 0x42);
+  REQUIRE(client->send(big).ok());
+  peer.restart();
+  REQUIRE(events.wait_for<DaemonDisconnectedEvent>());
+  REQUIRE(peer.accept());
+  // The failed write must not leave the writer looking busy: session_token has to be written.
+  auto token = peer.handshake(token_of(1), /*resumed=*/true);
+  REQUIRE(token);
+  REQUIRE(events.wait_for<DaemonReconnectedEvent>());
+  CHECK(client->daemon_connected());
+}
+
 TEST_CASE("shutdown_event then EOF is a graceful disconnect") {
   ScriptedPeer peer;
   auto options = peer.options();
