@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Kpthin, Sim, Workdir, check, expect, snapshot, unchanged, wait_for  # noqa: E402
+from harness import Failure, Kpthin, Output, Sim, Workdir, check, expect, snapshot, unchanged, wait_for  # noqa: E402
 
 SCENARIOS = {}
 
@@ -277,23 +277,11 @@ def follow_pipe(ctx):
     kp, d = ctx.kp, ctx.dir
     kp.ok("keypair", "c")
     reader = kp.spawn("read", "--follow", "-d", "\\n", "c.read")
-    os.set_blocking(reader.stdout.fileno(), False)
-    got = b""
+    out = Output(reader)
     for i in range(20):
         kp.ok("write", "c.write", "message %d" % i)
-
-        def line_arrived():
-            nonlocal got
-            try:
-                chunk = reader.stdout.read()
-            except BlockingIOError:
-                chunk = None
-            if chunk:
-                got += chunk
-            return got.count(b"\n") >= i + 1
-
-        wait_for(line_arrived, "message %d through read --follow" % i)
-    check(got == b"".join(b"message %d\n" % i for i in range(20)), "follow output in order: %r" % got)
+        wait_for(lambda: out.lines() >= i + 1, "message %d through read --follow" % i)
+    check(out.data == b"".join(b"message %d\n" % i for i in range(20)), "follow output in order: %r" % out.data)
     reader.send_signal(signal.SIGINT)
     reader.wait(20)
     check(reader.returncode == 130, "interrupted follow exits 130, got %d" % reader.returncode)
@@ -325,8 +313,7 @@ def follow_timeout(ctx):
     gap = bound / 2
     kp.ok("keypair", "c")
     reader = kp.spawn("--timeout", "%dms" % (bound * 1000), "read", "--follow", "-d", "\\n", "c.read")
-    os.set_blocking(reader.stdout.fileno(), False)
-    got = b""
+    out = Output(reader)
     started = time.monotonic()
     boxes = 5
     last_printed = None
@@ -334,18 +321,7 @@ def follow_timeout(ctx):
         if i:
             time.sleep(gap)
         kp.ok("write", "c.write", "box %d" % i)
-
-        def line_arrived():
-            nonlocal got
-            try:
-                chunk = reader.stdout.read()
-            except BlockingIOError:
-                chunk = None
-            if chunk:
-                got += chunk
-            return got.count(b"\n") >= i + 1
-
-        wait_for(line_arrived, "box %d through read --follow" % i, timeout=10)
+        wait_for(lambda: out.lines() >= i + 1, "box %d through read --follow" % i, timeout=10)
         last_printed = time.monotonic()
         check(reader.poll() is None, "the reader must still be waiting after box %d (%.1fs in, bound %.1fs per box): %s"
               % (i, last_printed - started, bound, reader.stderr.read().decode() if reader.poll() is not None else ""))
@@ -359,7 +335,7 @@ def follow_timeout(ctx):
     waited = ended - last_printed
     check(waited >= bound * 0.9, "exited %.2fs after the last box, before the %.1fs bound" % (waited, bound))
     check(ctx.sim.stats()["cancels_matched"] > cancels, "the waiting reads are cancelled at the daemon")
-    check(got == b"".join(b"box %d\n" % i for i in range(boxes)), "follow output in order: %r" % got)
+    check(out.poll() == b"".join(b"box %d\n" % i for i in range(boxes)), "follow output in order: %r" % out.data)
     expect(kp.run("read", "--no-wait", "c.read"), 6)  # the position is after the last box printed
     # The same bound per box applies to --count: three boxes, the third one late.
     kp.ok("write", "c.write", "x0")
@@ -486,19 +462,8 @@ def tombstone(ctx):
     kp.ok("tombstone", "--count", "2", "c.write")
     kp.ok("write", "c.write", "z")
     reader = kp.spawn("read", "--follow", "--skip-tombstones", "c.read")
-    os.set_blocking(reader.stdout.fileno(), False)
-    got = b""
-
-    def z_arrived():
-        nonlocal got
-        try:
-            chunk = reader.stdout.read()
-        except BlockingIOError:
-            chunk = None
-        got += chunk or b""
-        return got == b"z"
-
-    wait_for(z_arrived, "the follower to skip 5 tombstones and print z")
+    out = Output(reader)
+    wait_for(lambda: out.poll() == b"z", "the follower to skip 5 tombstones and print z")
     reader.send_signal(signal.SIGINT)
     reader.wait(20)
     expect(kp.run("read", "--skip-tombstones", "c.read"), 2, "--follow")
@@ -523,29 +488,15 @@ def watch(ctx):
     # Events as they happen: a restart shows a disconnect and a reconnect. Every stdout line is
     # an event (the library's own log lines belong on stderr).
     p = kp.spawn("--json", "watch")
-    os.set_blocking(p.stdout.fileno(), False)
-    got = b""
-
-    def seen(word):
-        def f():
-            nonlocal got
-            try:
-                got += p.stdout.read() or b""
-            except BlockingIOError:
-                pass
-            return word in got
-        return f
-
-    wait_for(seen(b'"connection_status"'), "the initial status line")
+    events = Output(p)
+    wait_for(lambda: b'"connection_status"' in events.poll(), "the initial status line")
     ctx.sim.control("restart")
-    wait_for(seen(b'"graceful":false'), "a disconnect event")
-    wait_for(seen(b'"instance_changed":true'), "a reconnect event")
+    wait_for(lambda: b'"graceful":false' in events.poll(), "a disconnect event")
+    wait_for(lambda: b'"instance_changed":true' in events.poll(), "a reconnect event")
     p.send_signal(signal.SIGINT)
     p.wait(20)
     check(p.returncode == 130, "watch ends with 130 on Ctrl-C, got %d" % p.returncode)
-    seen(b"")()  # what arrived before the exit
-    events = [json.loads(line) for line in got.decode().splitlines()]  # fails on any other line
-    kinds = [e["event"] for e in events]
+    kinds = [json.loads(line)["event"] for line in events.poll().decode().splitlines()]  # fails on any other line
     check(kinds[0] == "connection_status" and "disconnected" in kinds and "reconnected" in kinds, kinds)
     ctx.sim.control("offline")
     expect(kp.run("--timeout", "300ms", "watch", "--until", "connected"), 5, "mixnet connection")

@@ -31,6 +31,26 @@ def wait_for(predicate, what, timeout=20.0, interval=0.01):
         time.sleep(interval)
 
 
+class Output:
+    """What a spawned process has written to stdout so far, read without blocking."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.data = b""
+        os.set_blocking(proc.stdout.fileno(), False)
+
+    def poll(self):
+        try:
+            chunk = self.proc.stdout.read()
+        except BlockingIOError:
+            chunk = None
+        self.data += chunk or b""
+        return self.data
+
+    def lines(self):
+        return self.poll().count(b"\n")
+
+
 class Sim:
     """One kpclientd-sim on a private unix socket, with a control socket."""
 
