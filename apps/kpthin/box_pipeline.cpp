@@ -166,10 +166,24 @@ void BoxReader::refill() {
 }
 
 bool BoxReader::front_arrives_within(Duration timeout) {
-  if (timeout == kWaitForever) return true;  // get() waits; Ctrl-C completes the read (cancelled)
   // Capped so now() + timeout cannot overflow the clock; a year is "forever" for a read.
-  const Duration bounded = std::min<Duration>(timeout, std::chrono::hours(24 * 365));
-  return in_flight_.front().result.wait_for(bounded) == std::future_status::ready;
+  const auto deadline = std::chrono::steady_clock::now() + std::min<Duration>(timeout, std::chrono::hours(24 * 365));
+  // Ctrl-C completes the read (cancelled), so forever needs no check of its own.
+  auto& front = in_flight_.front().result;
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    const auto slice = std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(100));
+    if (front.wait_for(slice) == std::future_status::ready) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return timeout == kWaitForever;
+    if (while_waiting) {
+      try {
+        while_waiting();
+      } catch (...) {
+        cancel_all();
+        throw;
+      }
+    }
+  }
 }
 
 bool BoxReader::next_ready() {

@@ -86,6 +86,9 @@ class BoxReader {
 
   // What the failure message says was being done.
   std::string what = "reading";
+  // Called about every 100 ms while next() waits for a box; may throw CliError to give up (the
+  // reads in flight are then cancelled at the daemon first).
+  std::function<void()> while_waiting;
 
  private:
   struct InFlight {

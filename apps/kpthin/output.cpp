@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,6 +37,14 @@ void write_stdout(ByteView bytes) {
     }
     data += n;
     left -= static_cast<std::size_t>(n);
+  }
+}
+
+void fail_if_stdout_gone() {
+  pollfd p{STDOUT_FILENO, 0, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0) {
+    fail(ExitCode::kOther, std::string("cannot write to standard output: ") + std::strerror(EPIPE) +
+                               "; nothing was consumed past the last complete message");
   }
 }
 

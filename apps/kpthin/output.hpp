@@ -17,6 +17,9 @@ namespace kpthin::cli {
 // reason on failure (closed pipe, full disk).
 void write_stdout(ByteView bytes);
 void write_stdout(std::string_view text);
+// Throws the same CliError as a failed write_stdout once nobody reads standard output any more
+// (the read end of its pipe is closed), so a waiting command stops without writing first.
+void fail_if_stdout_gone();
 
 // One JSON object and a newline on stdout.
 void write_json_line(const nlohmann::json& object);

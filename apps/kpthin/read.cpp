@@ -142,6 +142,7 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
   std::size_t window = opt.follow ? 4 : static_cast<std::size_t>(std::min<std::uint64_t>(opt.count, kDefaultWindow));
   BoxReader reader(session, channel.channel().capability.reveal(), channel.channel().index, resend, limit, window);
   reader.what = "reading " + channel.path().string();
+  reader.while_waiting = fail_if_stdout_gone;  // `read --follow | head`: stop when head has gone
   Progress progress("boxes read", opt.follow ? 0 : opt.count);
 
   std::uint64_t delivered = 0;

@@ -171,13 +171,14 @@ double pipelined(ThinClient& client, int depth, int total) {
     if (!client.call_async(keypair_request(), on_reply).ok()) std::abort();
   };
   on_reply = [&](Result<Response> reply) {
-    {
-      std::lock_guard lock(mu);
-      ++completed;
-      if (!reply.ok() || !std::holds_alternative<NewKeypairReply>(reply.value())) ++failed;
-      if (completed == total) done_cv.notify_all();
-    }
+    const bool ok = reply.ok() && std::holds_alternative<NewKeypairReply>(reply.value());
+    // Issue the next request before counting this reply: once the count reaches `total`,
+    // pipelined() returns and every local captured here is gone.
     issue();
+    std::lock_guard lock(mu);
+    ++completed;
+    if (!ok) ++failed;
+    if (completed == total) done_cv.notify_all();
   };
   const auto start = Clock::now();
   for (int i = 0; i < depth; ++i) issue();
