@@ -32,6 +32,15 @@ def read_all_no_wait(kp, channel):
     return out
 
 
+def saved_copy_state(path, condition):
+    """The copy state file's content once it parses and meets `condition`, else None."""
+    try:
+        s = json.load(open(path))
+    except (OSError, ValueError):
+        return None
+    return s if condition(s) else None
+
+
 def file_bytes(path):
     with open(path, "rb") as f:
         return f.read()
@@ -185,14 +194,8 @@ def copy_resume(ctx):
     state = os.path.join(d, "copy.state")
     p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
 
-    def progressed():
-        try:
-            s = json.load(open(state))
-        except (OSError, ValueError):
-            return None
-        return s if 0 < s["elements_written"] < s["elements_total"] else None
-
-    s = wait_for(progressed, "the copy to confirm some stream boxes", timeout=60)
+    wait_for(lambda: saved_copy_state(state, lambda s: 0 < s["elements_written"] < s["elements_total"]),
+             "the copy to confirm some stream boxes", timeout=60)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=30)
     check(p.returncode == 130, "Ctrl-C during copy must exit 130, got %d: %s" % (p.returncode, err.decode()))
@@ -225,11 +228,7 @@ def copy_resume_stale(ctx):
     p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
 
     def progressed():
-        try:
-            s = json.load(open(state))
-        except (OSError, ValueError):
-            return None
-        return s if s["elements_written"] > 0 else None
+        return saved_copy_state(state, lambda s: s["elements_written"] > 0)
 
     wait_for(progressed, "the copy to confirm some stream boxes", timeout=60)
     # A crash: no chance to save anything more.
