@@ -96,6 +96,13 @@ def run(sim_binary):
             check(not has_data(conn.sock), "a stalled reply must not reach the client")
             proxy.release(DOWN)
             conn.wait_for(lambda m: "get_pki_document_reply" in m)
+            # A stall armed on a reply key holds exactly that reply (and what follows) back.
+            proxy.stall_at_key("get_pki_document_reply")
+            conn.send({"get_pki_document": {"query_id": b"t" * 16, "epoch": 0}})
+            proxy.wait_for(lambda st: st.stalls == 1, "the stall at the reply")
+            check(not has_data(conn.sock), "the reply the stall was armed on must be held")
+            proxy.release(DOWN)
+            conn.wait_for(lambda m: "get_pki_document_reply" in m)
             conn.close()
             proxy.wait_for(lambda st: st.open == 0, "the proxy to see the close")
 

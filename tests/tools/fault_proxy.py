@@ -97,6 +97,7 @@ class Stats:
         self.bytes = {UP: 0, DOWN: 0}
         self.keys = {UP: [], DOWN: []}  # frame keys in order, across connections
         self.cuts = 0
+        self.stalls = 0            # stall_at_key() faults that fired
         self.injected = 0
         self.rewritten = 0
         self.blackouts_over = 0
@@ -263,6 +264,12 @@ class FaultProxy:
         """Stops forwarding `direction` (UP or DOWN); bytes are buffered until release()."""
         with self._lock:
             self._stall[direction] = True
+
+    def stall_at_key(self, key, nth=1, direction=DOWN):
+        """Stalls `direction` just before its nth frame (counted from now) with top-level key
+        `key` would be forwarded; that frame and everything after it wait for release(). E.g.
+        hold a reply back, change the world (fill a disk), then let the client see the reply."""
+        self._arm(dict(kind="stall", direction=direction, key=key, left=nth))
 
     def release(self, direction=None):
         """Resumes forwarding a stalled direction (both if None)."""
@@ -498,12 +505,19 @@ class FaultProxy:
         for fault in list(self._faults):
             if fault["direction"] != direction or fault["kind"] == "bytes":
                 continue
-            if fault["kind"] in ("key", "inject") and fault["key"] != key:
+            if fault["kind"] in ("key", "inject", "stall") and fault["key"] != key:
                 continue
             fault["left"] -= 1
             if fault["left"] > 0:
                 continue
             self._faults.remove(fault)
+            if fault["kind"] == "stall":
+                # The frame is queued but not yet written: flushing happens after this returns.
+                self._stall[direction] = True
+                self._stats.stalls += 1
+                self.log("stalled %s before %s" % (direction, key))
+                self._lock.notify_all()
+                continue
             if fault["kind"] == "inject":
                 pair.halves[DOWN].outbuf += fault["data"]
                 self._stats.injected += 1
