@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
                "in-memory Pigeonhole store, echo service, fault injection)",
                "kpclientd-sim"};
   kpsim::SimOptions options;
-  std::string listen_unix, listen_tcp, network = "tcp", write_config, control, latency, log_level = "info";
+  std::string listen_unix, listen_tcp, network = "tcp", write_config, control, latency, store, log_level = "info";
   std::vector<std::string> fail_rules;
   std::int64_t pacing_ms = 0, grace_s = 600;
   std::uint64_t drop_after = 0, restart_after = 0, shutdown_after = 0;
@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
   app.add_option("--grace", grace_s, "Session grace period in seconds after a disconnect (default 600)")->check(CLI::NonNegativeNumber);
   app.add_flag("--lose-replies-while-disconnected", options.lose_replies_while_disconnected,
                "Drop Pigeonhole replies for disconnected sessions, as kpclientd does, instead of holding the operation");
+  app.add_option("--store", store,
+                 "Keep the boxes in FILE (append-only, created if missing) so they survive a kill and restart of the sim");
   app.add_option("--fail", fail_rules, "Answer the next N (default 1, 0 = all) requests KEY with error CODE: KEY:CODE[:N]; repeatable");
   app.add_option("--drop-after", drop_after, "Drop all connections once, after the N-th request");
   app.add_option("--restart-after", restart_after, "Simulate a restart once, after the N-th request");
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
   if (!listen_tcp.empty()) options.listen = {kpthin::TransportKind::kTcp, listen_tcp, network};
   else if (!listen_unix.empty()) options.listen = {kpthin::TransportKind::kUnix, listen_unix, ""};
   if (!control.empty()) options.control_path = control;
+  if (!store.empty()) options.store_path = store;
   if (!latency.empty() && !parse_latency(latency, options.latency, options.jitter)) {
     std::cerr << "kpclientd-sim: --latency expects MS or MS:JITTER, got '" << latency << "'\n";
     return 2;

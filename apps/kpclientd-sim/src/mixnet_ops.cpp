@@ -251,7 +251,7 @@ void Simulator::attempt_read(std::uint64_t id, PendingOp& op) {
 
 void Simulator::attempt_copy(std::uint64_t id, PendingOp& op) {
   const auto& r = op.copy;
-  if (completed_copies_.count(op.handle)) {
+  if (store_.copy_applied(op.handle)) {
     // A replay of a copy the courier already performed (e.g. after a daemon restart).
     finish(id, copy_reply(r.query_id, 0));
     return;
@@ -309,13 +309,15 @@ void Simulator::attempt_copy(std::uint64_t id, PendingOp& op) {
     planned[envelope->box] = writes.size();
     writes.emplace_back(envelope->box, std::move(box));
   }
-  for (auto& [box, content] : writes)
-    if (store_.put(box, std::move(content)) == WriteOutcome::kStored) box_written(box);
-  // The courier tombstones the temporary stream once it has been copied (§7.5).
-  for (const auto& box : stream_boxes) store_.put(box, StoredBox{true, {}});
-  completed_copies_[op.handle] = true;
+  // The courier tombstones the temporary stream once it has been copied (§7.5). The writes, the
+  // tombstones and the courier's note that the copy is done are stored as one unit.
+  const std::size_t destinations = writes.size();
+  for (const auto& box : stream_boxes) writes.emplace_back(box, StoredBox{true, {}});
+  const auto outcomes = store_.put_all(writes, &op.handle);
+  for (std::size_t k = 0; k < destinations; ++k)
+    if (outcomes[k] == WriteOutcome::kStored) box_written(writes[k].first);
   ++copies_applied_;
-  spdlog::debug("copy command applied {} destination write(s)", writes.size());
+  spdlog::debug("copy command applied {} destination write(s)", destinations);
   finish(id, copy_reply(r.query_id, 0));
 }
 

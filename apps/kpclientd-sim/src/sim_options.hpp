@@ -36,6 +36,9 @@ struct SimOptions {
   // (spec §2.3). By default the sim queues it with the legacy replies, to be flushed before
   // session_token_reply on resume; this switch reproduces the real loss.
   bool lose_replies_while_disconnected = false;
+  // Append-only file the box store is kept in, so boxes outlive the simulator process (they live
+  // on replicas, not in kpclientd); unset = memory only.
+  std::optional<std::string> store_path;
   std::vector<FailRule> fail_rules;
   // Faults by flag: after the N-th request (session_token not counted), once.
   std::optional<std::uint64_t> drop_after;

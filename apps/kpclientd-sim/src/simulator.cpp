@@ -124,6 +124,10 @@ Simulator::~Simulator() {
 
 Status Simulator::start(bool handle_signals) {
   bound_ = options_.listen;
+  if (options_.store_path) {
+    if (auto status = store_.persist_to(*options_.store_path); !status.ok()) return status;
+    spdlog::info("box store {}: {} box(es) loaded", *options_.store_path, store_.size());
+  }
   try {
     if (options_.listen.kind == TransportKind::kUnix) {
       remove_stale_socket(options_.listen.address);

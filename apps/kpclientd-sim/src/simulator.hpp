@@ -144,7 +144,6 @@ class Simulator {
   std::deque<std::uint64_t> paced_;
   boost::asio::steady_timer pacing_timer_;
   bool pacing_armed_ = false;
-  std::map<kpthin::Hash256, bool> completed_copies_;  // write-cap hash -> done (replays)
 
   struct FailState { std::uint8_t code; std::uint64_t remaining; bool forever; };
   std::map<std::string, FailState> failures_;
