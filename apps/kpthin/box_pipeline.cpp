@@ -1,5 +1,6 @@
 #include "box_pipeline.hpp"
 
+#include "box_check.hpp"
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
 #include "kpthin/errors.hpp"
@@ -39,10 +40,57 @@ BoxWriter::~BoxWriter() {
     request_cancel();
     for (InFlight& f : in_flight_) f.result.wait();
   }
+  if (check_) session_.client().unsubscribe(check_->subscription);
+}
+
+void BoxWriter::check_boxes(std::optional<Bytes> read_cap, bool strict) {
+  if (!check_) {
+    check_.emplace();
+    check_->subscription = session_.client().subscribe([this](const Event& event) {
+      if (std::holds_alternative<DaemonReconnectedEvent>(event)) reconnected_ = true;
+    });
+  }
+  check_->read_cap = std::move(read_cap);
+  check_->strict = strict;
+  checking_ = true;
+}
+
+void BoxWriter::write_with_verdict(ByteView plaintext) {
+  finish();  // the verdict is on the box after every box sent so far
+  for (;;) {
+    CheckedWrite result = write_checked(session_, write_cap_, check_->read_cap, plaintext, view(next_index_), what);
+    next_index_ = result.next_index;
+    if (result.verdict == BoxVerdict::kHoldsOther) {
+      if (check_->strict) {
+        fail(ExitCode::kBoxAlreadyExists, what + ": the next box already holds other data (the saved position is "
+                                                 "behind the channel); nothing was written and the position is "
+                                                 "unchanged; run without --box-exists-error to write after it");
+      }
+      // An earlier message whose confirmation was lost, or a tombstone: never ours to replace.
+      ++passed_over_;
+      confirmed_ = next_index_;
+      if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
+      continue;
+    }
+    if (result.verdict == BoxVerdict::kHoldsThis) {
+      ++already_stored_;  // the next box may hold the next message too: keep checking
+    } else {
+      checking_ = check_->strict;
+    }
+    confirmed_ = next_index_;
+    ++confirmed_count_;
+    if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
+    return;
+  }
 }
 
 void BoxWriter::write(ByteView plaintext) {
   throw_if_interrupted();
+  if (check_ && reconnected_.exchange(false)) checking_ = true;
+  if (checking_) {
+    write_with_verdict(plaintext);
+    return;
+  }
   Result<EncryptedMessage> encrypted = session_.retrying([&] {
     return session_.pigeonhole().encrypt_write(plaintext, write_cap_, view(next_index_), session_.local_timeout());
   });

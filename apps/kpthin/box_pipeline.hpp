@@ -6,6 +6,7 @@
 // confirmations before the failure are still reported, and the failure is thrown as CliError.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -33,9 +34,22 @@ class BoxWriter {
   // Waits until every box is confirmed.
   void finish();
 
+  // Makes write() confirm the first box, and the first after a reconnect, with the replica's
+  // verdict (box_check.hpp): an occupied box holding this message counts as written; one holding
+  // anything else is passed over (the position saved past it) and the message goes into the next
+  // box, checked again. Once a free box is confirmed, writes go fast (pipelined, default write).
+  // `read_cap` (absent in older channel files) tells this message from another. With `strict`
+  // (--box-exists-error) every box is checked and one holding other data fails with exit 8
+  // instead of being passed over.
+  void check_boxes(std::optional<Bytes> read_cap, bool strict);
+
   // The index after the last confirmed box (what to save).
   const Bytes& confirmed_index() const { return confirmed_; }
   std::uint64_t confirmed_count() const { return confirmed_count_; }
+  // Of the confirmed boxes, how many already held their message (not written again).
+  std::uint64_t already_stored_count() const { return already_stored_; }
+  // Boxes passed over because they held other data.
+  std::uint64_t passed_over_count() const { return passed_over_; }
 
   // Called on the caller's thread after one or more boxes were confirmed (save here).
   std::function<void(const Bytes& confirmed_index, std::uint64_t confirmed_count)> on_confirmed;
@@ -49,6 +63,13 @@ class BoxWriter {
   };
   void collect(bool wait_for_front);
   void drain_after_failure();
+  void write_with_verdict(ByteView plaintext);
+
+  struct Check {
+    std::optional<Bytes> read_cap;
+    bool strict = false;
+    std::uint64_t subscription = 0;
+  };
 
   Session& session_;
   const SecretBytes& write_cap_;
@@ -58,6 +79,12 @@ class BoxWriter {
   ResendOptions options_;
   std::size_t window_;
   std::deque<InFlight> in_flight_;
+  std::optional<Check> check_;
+  bool checking_ = false;
+  // Set on the I/O thread when the connection came back: the next write is checked again.
+  std::atomic<bool> reconnected_{false};
+  std::uint64_t already_stored_ = 0;
+  std::uint64_t passed_over_ = 0;
 };
 
 // What one read produced.

@@ -17,19 +17,31 @@ namespace kpthin::cli {
 namespace {
 
 constexpr std::string_view kChecksumDomain = "kpthin-channel-v1";
+// Files with read_capability or first_index: the same fields, then those two, each after a zero
+// byte (empty when absent). Files without them keep the v1 sum, so older kpthin reads them.
+constexpr std::string_view kChecksumDomainV2 = "kpthin-channel-v2";
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-// First 8 bytes of BLAKE2b-256(domain ‖ 0 ‖ kind ‖ 0 ‖ capability ‖ index), as hex. Catches
-// truncation and accidental edits; it is not a MAC.
-std::string checksum(ChannelKind kind, ByteView capability, ByteView index) {
-  Bytes data(kChecksumDomain.begin(), kChecksumDomain.end());
+// First 8 bytes of BLAKE2b-256(domain ‖ 0 ‖ kind ‖ 0 ‖ capability ‖ index [‖ 0 ‖ read cap ‖ 0 ‖
+// first index]), as hex. Catches truncation and accidental edits; it is not a MAC.
+std::string checksum(const Channel& channel) {
+  const bool v2 = channel.read_capability || channel.first_index;
+  std::string_view domain = v2 ? kChecksumDomainV2 : kChecksumDomain;
+  Bytes data(domain.begin(), domain.end());
   data.push_back(0);
-  std::string_view name = kind_name(kind);
+  std::string_view name = kind_name(channel.kind);
   data.insert(data.end(), name.begin(), name.end());
   data.push_back(0);
+  ByteView capability = channel.capability.reveal();
   data.insert(data.end(), capability.begin(), capability.end());
-  data.insert(data.end(), index.begin(), index.end());
+  data.insert(data.end(), channel.index.begin(), channel.index.end());
+  if (v2) {
+    for (const auto* extra : {&channel.read_capability, &channel.first_index}) {
+      data.push_back(0);
+      if (*extra) data.insert(data.end(), (*extra)->begin(), (*extra)->end());
+    }
+  }
   Hash256 digest = blake2b_256(view(data));
   wipe(data.data(), data.size());
   return to_hex(ByteView(digest.data(), 8));
@@ -96,8 +108,16 @@ std::string format_channel(const Channel& channel) {
   text += to_base64(channel.capability.reveal());
   text += "\"\nindex = \"";
   text += to_base64(view(channel.index));
+  if (channel.read_capability) {
+    text += "\"\nread_capability = \"";
+    text += to_base64(view(*channel.read_capability));
+  }
+  if (channel.first_index) {
+    text += "\"\nfirst_index = \"";
+    text += to_base64(view(*channel.first_index));
+  }
   text += "\"\nchecksum = \"";
-  text += checksum(channel.kind, channel.capability.reveal(), view(channel.index));
+  text += checksum(channel);
   text += "\"\n";
   return text;
 }
@@ -112,7 +132,8 @@ Channel parse_channel(std::string_view text, const std::string& source) {
   }
   for (const auto& [key, value] : table) {
     std::string_view k = key.str();
-    if (k != "kind" && k != "capability" && k != "index" && k != "checksum") {
+    if (k != "kind" && k != "capability" && k != "index" && k != "read_capability" && k != "first_index" &&
+        k != "checksum") {
       damaged(source, "unknown key \"" + std::string(k) + "\"");
     }
     if (!value.is_string()) damaged(source, "key \"" + std::string(k) + "\" must be a string");
@@ -148,7 +169,26 @@ Channel parse_channel(std::string_view text, const std::string& source) {
     damaged(source, "a box index has " + std::to_string(kMessageBoxIndexSize) + " bytes, this one " +
                         std::to_string(channel.index.size()));
   }
-  if (get("checksum") != checksum(channel.kind, channel.capability.reveal(), view(channel.index))) {
+  if (table.contains("read_capability")) {
+    if (channel.kind != ChannelKind::kWrite) damaged(source, "read_capability belongs in a write channel file only");
+    Bytes read_cap;
+    if (!from_base64(get("read_capability"), read_cap)) damaged(source, "read_capability is not valid base64");
+    if (read_cap.size() != kReadCapSize) {
+      damaged(source, "a read capability has " + std::to_string(kReadCapSize) + " bytes, this one " +
+                          std::to_string(read_cap.size()));
+    }
+    channel.read_capability = std::move(read_cap);
+  }
+  if (table.contains("first_index")) {
+    Bytes first;
+    if (!from_base64(get("first_index"), first)) damaged(source, "first_index is not valid base64");
+    if (first.size() != kMessageBoxIndexSize) {
+      damaged(source, "a box index has " + std::to_string(kMessageBoxIndexSize) + " bytes, first_index " +
+                          std::to_string(first.size()));
+    }
+    channel.first_index = std::move(first);
+  }
+  if (get("checksum") != checksum(channel)) {
     damaged(source, "checksum mismatch (the file was edited or damaged)");
   }
   return channel;
@@ -338,7 +378,8 @@ void ChannelFile::save_index(ByteView index) {
       std::equal(index.begin(), index.end(), channel_.index.begin())) {
     return;
   }
-  Channel updated{channel_.kind, channel_.capability, Bytes(index.begin(), index.end())};
+  Channel updated = channel_;
+  updated.index.assign(index.begin(), index.end());
   std::string text = format_channel(updated);
   int new_fd = -1;
   atomic_replace(path_, text, 0600, &new_fd);

@@ -29,6 +29,12 @@ struct Channel {
   ChannelKind kind = ChannelKind::kRead;
   SecretBytes capability;  // 168-byte write cap or 136-byte read cap
   Bytes index;             // 104-byte MessageBoxIndex of the next box to use
+  // Write files only: the channel's 136-byte read capability, so a writer can read back a box
+  // the replica reports as occupied. Absent in files written before kpthin kept it.
+  std::optional<Bytes> read_capability;
+  // The 104-byte index of the channel's first box (box numbers count from it). Absent in older
+  // files.
+  std::optional<Bytes> first_index;
 };
 
 // TOML text of a channel file, checksum included.

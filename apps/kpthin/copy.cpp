@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <set>
 
+#include "box_check.hpp"
 #include "channel_file.hpp"
 #include "copy_state.hpp"
 #include "copy_stream.hpp"
@@ -100,6 +102,23 @@ void write_stream_saving_progress(Session& session, CopyState& state, const std:
   if (saver) saver->flush();
 }
 
+// The courier writes a destination's boxes from its saved position on, and that position can be
+// stale (a crash after an earlier write). Reads the box there, and any occupied box after it, and
+// moves the position past them, so the copy never lands on boxes that hold other data. Without a
+// read capability (older channel files) the courier's own check is all there is.
+void start_at_free_box(Session& session, ChannelFile& destination) {
+  const std::optional<Bytes>& read_cap = destination.channel().read_capability;
+  if (!read_cap) return;
+  const std::string path = destination.path().string();
+  OccupiedBoxes occupied = find_free_box(session, view(*read_cap), destination.channel().index,
+                                         std::numeric_limits<std::uint64_t>::max(), "checking the next box of " + path);
+  const std::uint64_t passed = occupied.messages + occupied.tombstones;
+  if (passed == 0) return;
+  destination.save_index(view(occupied.free_index));
+  note("passed over " + std::to_string(passed) + " box(es) of " + path +
+       " that already held data (the saved position was behind the channel); the copy goes after them");
+}
+
 // Runs (or resumes) the copy described by `state`, saving progress when `state_path` is set.
 void execute(Session& session, CopyState& state, const std::vector<Bytes>& elements,
              std::vector<ChannelFile>& destinations, const std::string& state_path) {
@@ -182,6 +201,7 @@ void run_copy(const CopyOptions& opt, const GlobalOptions& global) {
   }
 
   Session session(global);
+  for (ChannelFile& destination : destinations) start_at_free_box(session, destination);
   CopyState state;
   std::vector<Bytes> elements;
   // One destination per envelope request, carrying the encoder buffer between them, so no

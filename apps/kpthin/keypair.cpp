@@ -117,9 +117,14 @@ void run_keypair(const KeypairOptions& opt, const GlobalOptions& global) {
     wipe(raw.data(), raw.size());
     if (text.write_cap) refuse_existing(write_path, opt.force);
     if (text.read_cap) refuse_existing(read_path, opt.force);
-    Channel write_channel{ChannelKind::kWrite, text.write_cap ? *text.write_cap : SecretBytes(), *text.index};
+    // The text's "First Index" may be a position (`--export` writes one there); the channel's
+    // first index is the one its capability embeds.
+    Channel write_channel{ChannelKind::kWrite, text.write_cap ? *text.write_cap : SecretBytes(), *text.index,
+                          text.read_cap, std::nullopt};
+    if (text.write_cap) write_channel.first_index = index_embedded_in(text.write_cap->reveal());
     Channel read_channel{ChannelKind::kRead, text.read_cap ? SecretBytes(view(*text.read_cap)) : SecretBytes(),
-                         *text.index};
+                         *text.index, std::nullopt, std::nullopt};
+    if (text.read_cap) read_channel.first_index = index_embedded_in(view(*text.read_cap));
     std::vector<std::pair<std::filesystem::path, const Channel*>> files;
     if (text.write_cap) files.emplace_back(write_path, &write_channel);
     if (text.read_cap) files.emplace_back(read_path, &read_channel);
@@ -140,8 +145,10 @@ void run_keypair(const KeypairOptions& opt, const GlobalOptions& global) {
   if (!keypair) fail_status(keypair.status(), "creating a keypair");
   session.close();
   if (!opt.no_files) {
-    Channel write_channel{ChannelKind::kWrite, keypair->write_cap, keypair->first_message_index};
-    Channel read_channel{ChannelKind::kRead, SecretBytes(view(keypair->read_cap)), keypair->first_message_index};
+    Channel write_channel{ChannelKind::kWrite, keypair->write_cap, keypair->first_message_index, keypair->read_cap,
+                          keypair->first_message_index};
+    Channel read_channel{ChannelKind::kRead, SecretBytes(view(keypair->read_cap)), keypair->first_message_index,
+                         std::nullopt, keypair->first_message_index};
     create_channel_files({{write_path, &write_channel}, {read_path, &read_channel}}, opt.force);
   }
   if (opt.print) {

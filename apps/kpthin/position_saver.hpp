@@ -3,15 +3,27 @@
 // the destructor) waits until the newest position is on disk.
 #pragma once
 
+#include <string>
+
 #include "channel_file.hpp"
+#include "exit_codes.hpp"
 #include "latest_saver.hpp"
 
 namespace kpthin::cli {
 
 class PositionSaver {
  public:
-  explicit PositionSaver(ChannelFile& file)
-      : saver_([&file](const Bytes& index) { file.save_index(view(index)); }) {}
+  // `on_failure`, if not empty, is added to the message of a failed save (what the failure means
+  // for the boxes already sent and what the next run does about it).
+  explicit PositionSaver(ChannelFile& file, std::string on_failure = {})
+      : saver_([&file, on_failure = std::move(on_failure)](const Bytes& index) {
+          try {
+            file.save_index(view(index));
+          } catch (const CliError& e) {
+            if (on_failure.empty()) throw;
+            throw CliError(e.code(), std::string(e.what()) + "; " + on_failure);
+          }
+        }) {}
 
   // Hands over a new position (returns at once). Rethrows an earlier save failure.
   void set(ByteView index) { saver_.set(Bytes(index.begin(), index.end())); }

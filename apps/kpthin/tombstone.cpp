@@ -1,6 +1,7 @@
 // kpthin tombstone: delete the next box of a channel, or --count N boxes; --atomic does the range
 // through a courier copy stream (all or nothing). The position advances past confirmed
 // tombstones only.
+#include "box_check.hpp"
 #include "box_pipeline.hpp"
 #include "channel_file.hpp"
 #include "copy_stream.hpp"
@@ -32,12 +33,41 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
   Session session(global);
   const SecretBytes& cap = channel.channel().capability;
   Bytes start = channel.channel().index;
+  const std::string path = channel.path().string();
+  std::uint32_t count = opt.count;
+  std::uint64_t already = 0;
+  // A tombstone replaces whatever a box holds, so the replica cannot give its verdict on the write
+  // itself: read the next box first. A stale position must not delete a message written there.
+  if (const std::optional<Bytes>& read_cap = channel.channel().read_capability) {
+    OccupiedBoxes occupied = find_free_box(session, view(*read_cap), start, count, "checking the next box of " + path);
+    if (occupied.messages != 0 || occupied.tombstones != 0) {
+      channel.save_index(view(occupied.free_index));
+      start = occupied.free_index;
+    }
+    if (occupied.messages != 0) {
+      note("passed over " + std::to_string(occupied.messages) + " box(es) of " + path +
+           " that already held a message (the saved position was behind the channel); they were not deleted");
+    }
+    if (occupied.tombstones != 0) {
+      note(std::to_string(occupied.tombstones) + " box(es) of " + path +
+           " were already tombstoned (by an earlier run whose position was not saved)");
+    }
+    already = occupied.tombstones;
+    count -= static_cast<std::uint32_t>(already);
+    if (count == 0) {
+      report(global, channel, opt.count, opt.atomic);
+      return;
+    }
+  } else {
+    note(path + " has no read capability (it was made by an older kpthin), so the next box is tombstoned "
+                "without checking that it is empty; to get the check, make a new channel with `kpthin keypair`");
+  }
 
   if (opt.atomic) {
     std::vector<Bytes> elements;
     std::optional<Bytes> buffer;
     Result<CourierEnvelopes> envelopes = session.retrying([&] {
-      return session.pigeonhole().courier_envelopes_from_tombstone_range(cap, view(start), opt.count, true, true,
+      return session.pigeonhole().courier_envelopes_from_tombstone_range(cap, view(start), count, true, true,
                                                                          buffer, session.local_timeout());
     });
     if (!envelopes) fail_status(envelopes.status(), "preparing the tombstone copy stream");
@@ -54,10 +84,10 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
   }
 
   Result<Pigeonhole::TombstoneRange> range = session.retrying(
-      [&] { return session.pigeonhole().tombstone_range(cap, view(start), opt.count, session.local_timeout()); });
+      [&] { return session.pigeonhole().tombstone_range(cap, view(start), count, session.local_timeout()); });
   if (!range) fail_status(range.status(), "preparing the tombstones");
   BoxWriter writer(session, cap, start, ResendOptions{});
-  writer.what = "tombstoning " + channel.path().string();
+  writer.what = "tombstoning " + path;
   PositionSaver saver(channel);
   writer.on_confirmed = [&](const Bytes& index, std::uint64_t) { saver.set(view(index)); };
   auto& envelopes = range->envelopes;
@@ -67,7 +97,7 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
   }
   writer.finish();
   saver.flush();
-  report(global, channel, writer.confirmed_count(), false);
+  report(global, channel, already + writer.confirmed_count(), false);
 }
 
 }  // namespace

@@ -57,12 +57,16 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
                                " bytes; use a size of at most " + std::to_string(limit));
   }
 
-  ResendOptions resend;
-  resend.no_idempotent_box_already_exists = opt.box_exists_error;
   Bytes start_index = channel.channel().index;
-  PositionSaver saver(channel);
-  BoxWriter writer(session, channel.channel().capability, start_index, resend);
-  writer.what = "writing to " + channel.path().string();
+  const std::string path = channel.path().string();
+  PositionSaver saver(channel, "the message was sent, so the box after the position saved in " + path +
+                                   " (and, with --split, the boxes after it) may already hold it; free some space, "
+                                   "then the next `kpthin write " + path +
+                                   "` finds those boxes and writes after them, never over them");
+  BoxWriter writer(session, channel.channel().capability, start_index, ResendOptions{});
+  writer.what = "writing to " + path;
+  // The saved position is a hint: confirm the first box with the replica (see kpthin-write(1)).
+  writer.check_boxes(channel.channel().read_capability, opt.box_exists_error);
   Progress progress("boxes written", 0);
   std::uint64_t reported = 0;
   std::deque<std::size_t> sizes;  // sizes of boxes sent but not yet reported (for --json)
@@ -100,7 +104,16 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
   writer.finish();
   saver.flush();
   if (fd > STDIN_FILENO) ::close(fd);
-  info("wrote " + std::to_string(writer.confirmed_count()) + " box(es) to " + channel.path().string());
+  if (writer.passed_over_count() != 0) {
+    note("passed over " + std::to_string(writer.passed_over_count()) + " box(es) of " + path +
+         " that already held other data (the saved position was behind the channel, e.g. after a crash); "
+         "nothing was overwritten");
+  }
+  if (writer.already_stored_count() != 0) {
+    note(std::to_string(writer.already_stored_count()) + " message(s) were already stored in " + path +
+         " by an earlier run whose position was not saved; they were not written again");
+  }
+  info("wrote " + std::to_string(writer.confirmed_count()) + " box(es) to " + path);
 }
 
 }  // namespace
@@ -115,7 +128,8 @@ Command add_write_command(CLI::App& app, const GlobalOptions& global) {
                   "one box per line (lines), per SIZE bytes (e.g. 1000, 4k) or per full box (box); streams")
       ->type_name("lines|SIZE|box");
   sub->add_flag("--box-exists-error", opt->box_exists_error,
-                "fail with exit code 8 if the box was already written (waits for the replica's verdict)");
+                "fail with exit code 8 if a box already holds other data, instead of writing after it "
+                "(checks every box with the replica: one round trip per box)");
   sub->footer(R"(Examples:
   kpthin write chat.write 'hello'
   date | kpthin write chat.write

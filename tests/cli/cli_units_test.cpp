@@ -43,7 +43,8 @@ Bytes pattern_bytes(std::size_t n, std::uint8_t seed) {
 
 Channel sample_channel(ChannelKind kind) {
   std::size_t cap = kind == ChannelKind::kWrite ? kWriteCapSize : kReadCapSize;
-  return Channel{kind, SecretBytes(pattern_bytes(cap, 1)), pattern_bytes(kMessageBoxIndexSize, 9)};
+  return Channel{kind, SecretBytes(pattern_bytes(cap, 1)), pattern_bytes(kMessageBoxIndexSize, 9), std::nullopt,
+                 std::nullopt};
 }
 
 std::string slurp(const std::filesystem::path& p) {
@@ -192,6 +193,97 @@ TEST_CASE("channel files: damage is detected (exit 3) and the file is left alone
   expect_config_error("kind = \"sideways\"\n", "kind must be");
   expect_config_error("", "missing key");
   CHECK(code_of([&] { ChannelFile::open(dir.path / "absent.write", std::nullopt); }) == ExitCode::kConfig);
+}
+
+TEST_CASE("channel files: the read capability and the first index survive load and save") {
+  TempDir dir;
+  auto path = dir.path / "c.write";
+  Channel channel = sample_channel(ChannelKind::kWrite);
+  channel.read_capability = pattern_bytes(kReadCapSize, 5);
+  channel.first_index = pattern_bytes(kMessageBoxIndexSize, 11);
+  create_channel_file(path, channel, false);
+  const std::string text = slurp(path);
+  CHECK(text.find("read_capability = \"" + to_base64(view(*channel.read_capability)) + "\"") != std::string::npos);
+  CHECK(text.find("first_index = \"" + to_base64(view(*channel.first_index)) + "\"") != std::string::npos);
+  {
+    ChannelFile file = ChannelFile::open(path, ChannelKind::kWrite);
+    REQUIRE(file.channel().read_capability);
+    CHECK(*file.channel().read_capability == *channel.read_capability);
+    REQUIRE(file.channel().first_index);
+    CHECK(*file.channel().first_index == *channel.first_index);
+    file.save_index(view(pattern_bytes(kMessageBoxIndexSize, 77)));
+  }
+  // Saving a position keeps both.
+  ChannelFile again = ChannelFile::open(path, ChannelKind::kWrite);
+  CHECK(again.channel().index == pattern_bytes(kMessageBoxIndexSize, 77));
+  REQUIRE(again.channel().read_capability);
+  CHECK(*again.channel().read_capability == *channel.read_capability);
+  REQUIRE(again.channel().first_index);
+  CHECK(*again.channel().first_index == *channel.first_index);
+
+  // A read file has a first index too, but no second capability.
+  Channel reader = sample_channel(ChannelKind::kRead);
+  reader.first_index = pattern_bytes(kMessageBoxIndexSize, 11);
+  Channel parsed = parse_channel(format_channel(reader), "r.read");
+  REQUIRE(parsed.first_index);
+  CHECK(*parsed.first_index == *reader.first_index);
+  CHECK(!parsed.read_capability);
+  reader.kind = ChannelKind::kWrite;  // formatting does not check, parsing does
+  std::string misplaced = format_channel(Channel{ChannelKind::kRead, reader.capability, reader.index,
+                                                 pattern_bytes(kReadCapSize, 5), std::nullopt});
+  CHECK(message_of([&] { parse_channel(misplaced, "r.read"); }).find("read_capability belongs in a write") !=
+        std::string::npos);
+}
+
+TEST_CASE("channel files: older files without the new keys still load and keep their format") {
+  TempDir dir;
+  auto path = dir.path / "old.write";
+  // Written by an older kpthin: kind, capability, index and the v1 checksum only (the sum was
+  // computed independently: BLAKE2b-256 of "kpthin-channel-v1", 0, "write", 0, cap, index).
+  spit(path, "kind = \"write\"\ncapability = \"" + to_base64(view(pattern_bytes(kWriteCapSize, 1))) +
+                 "\"\nindex = \"" + to_base64(view(pattern_bytes(kMessageBoxIndexSize, 9))) +
+                 "\"\nchecksum = \"7e2e54eb67ef0fd5\"\n");
+  ::chmod(path.c_str(), 0600);
+  {
+    ChannelFile file = ChannelFile::open(path, ChannelKind::kWrite);
+    CHECK(!file.channel().read_capability);
+    CHECK(!file.channel().first_index);
+    file.save_index(view(pattern_bytes(kMessageBoxIndexSize, 78)));
+  }
+  // Still in the old format, so an older kpthin can go on using it.
+  const std::string saved = slurp(path);
+  CHECK(saved.find("read_capability") == std::string::npos);
+  CHECK(saved.find("first_index") == std::string::npos);
+  CHECK(ChannelFile::open(path, ChannelKind::kWrite).channel().index == pattern_bytes(kMessageBoxIndexSize, 78));
+}
+
+TEST_CASE("channel files: the new keys are checked like the others") {
+  Channel channel = sample_channel(ChannelKind::kWrite);
+  channel.read_capability = pattern_bytes(kReadCapSize, 5);
+  channel.first_index = pattern_bytes(kMessageBoxIndexSize, 11);
+  const std::string good = format_channel(channel);
+  auto config_error = [&](const std::string& text, const char* needle) {
+    std::string m = message_of([&] { parse_channel(text, "c.write"); });
+    CHECK_MESSAGE(m.find(needle) != std::string::npos, m);
+    CHECK(code_of([&] { parse_channel(text, "c.write"); }) == ExitCode::kConfig);
+  };
+  // Edited first index: the checksum covers it.
+  std::string edited = good;
+  std::size_t at = edited.find("first_index = \"") + 20;
+  edited[at] = edited[at] == 'A' ? 'B' : 'A';
+  config_error(edited, "checksum");
+  // Dropped read capability: the checksum covers its presence.
+  std::string dropped = good;
+  std::size_t from = dropped.find("read_capability");
+  dropped.erase(from, dropped.find('\n', from) + 1 - from);
+  config_error(dropped, "checksum");
+  // Wrong size.
+  Channel short_cap = channel;
+  short_cap.read_capability = pattern_bytes(kReadCapSize - 1, 5);
+  config_error(format_channel(short_cap), "a read capability has 136 bytes, this one 135");
+  Channel short_first = channel;
+  short_first.first_index = pattern_bytes(12, 5);
+  config_error(format_channel(short_first), "first_index 12");
 }
 
 TEST_CASE("channel files: a second opener waits for the lock and sees the saved index") {

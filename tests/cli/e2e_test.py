@@ -6,9 +6,11 @@
 Every wait is a bounded poll on a condition (harness.wait_for); no sleep stands in for one."""
 import argparse
 import base64
+import hashlib
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -46,6 +48,36 @@ def file_bytes(path):
         return f.read()
 
 
+def restore(path, content):
+    """Puts an older content back into a channel file (a stale position), keeping its mode."""
+    with open(path, "wb") as f:
+        f.write(content)
+
+
+def to_old_format(path):
+    """Rewrites a channel file as kpthin wrote it before read_capability and first_index existed
+    (kind, capability, index and the v1 checksum)."""
+    fields = dict(line.split(" = ", 1) for line in open(path).read().splitlines()
+                  if " = " in line and not line.startswith("#"))
+    fields = {k: v.strip('"') for k, v in fields.items()}
+    data = (b"kpthin-channel-v1\0" + fields["kind"].encode() + b"\0" + base64.b64decode(fields["capability"]) +
+            base64.b64decode(fields["index"]))
+    text = 'kind = "%s"\ncapability = "%s"\nindex = "%s"\nchecksum = "%s"\n' % (
+        fields["kind"], fields["capability"], fields["index"], hashlib.blake2b(data, digest_size=32).hexdigest()[:16])
+    restore(path, text.encode())
+
+
+def run_with_file_size_limit(kp, limit, *args):
+    """Runs kpthin unable to write files larger than `limit` bytes (saving a channel file fails
+    like on a full disk: EFBIG instead of ENOSPC, the same path in kpthin)."""
+    def limit_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    p = subprocess.run(kp.argv(args), cwd=kp.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=60, preexec_fn=limit_files)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
 # ---------------------------------------------------------------------------------------------
 
 @scenario
@@ -57,6 +89,8 @@ def keypair(ctx):
         check(os.stat(path).st_mode & 0o777 == 0o600, "%s must be mode 0600" % path)
         text = open(path).read()
         check('kind = "%s"' % kind in text, "%s must say kind %s" % (path, kind))
+        check("first_index = " in text, "%s must keep the channel's first index" % path)
+        check(("read_capability = " in text) == (kind == "write"), "only %s keeps the read capability" % path)
     expect(kp.run("keypair", "chat"), 2, "already exists")
     # pigeonhole-cp text: print without files, export/import round trip.
     printed = kp.ok("keypair", "--print", "--no-files", "tmp").decode()
@@ -66,6 +100,7 @@ def keypair(ctx):
     exported = kp.ok("keypair", "--export", "chat").decode()
     kp.ok("keypair", "--import", "-", "copy", stdin=exported.encode())
     check(kp.ok("keypair", "--export", "copy").decode() == exported, "export/import must round-trip")
+    check("read_capability = " in open(os.path.join(d, "copy.write")).read(), "import keeps the read capability")
     # Deterministic seeds give the same channel.
     with open(os.path.join(d, "seed"), "wb") as f:
         f.write(bytes(range(32)))
@@ -473,6 +508,117 @@ def tombstone(ctx):
 
 
 @scenario
+def stale_position_write(ctx):
+    """A position left behind the channel (a crash or lost reply after the send) must not make the
+    next write overwrite: the box is passed over and the message goes after it."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    stale = file_bytes(w)
+    kp.ok("write", "c.write", "first")
+    restore(w, stale)
+    code, _, err = kp.run("write", "c.write", "second")
+    check(code == 0, "the write after a stale position exited %d: %s" % (code, err))
+    check(read_all_no_wait(kp, "c.read") == b"firstsecond", "both messages, in order")
+    check("passed over 1 box" in err, "the user is told a box was passed over: %s" % err)
+    # A streamed write behind three stored boxes.
+    stale = file_bytes(w)
+    kp.ok("write", "--split", "lines", "c.write", stdin=b"l1\nl2\nl3\n")
+    restore(w, stale)
+    kp.ok("write", "--split", "lines", "c.write", stdin=b"m1\nm2\n")
+    check(read_all_no_wait(kp, "c.read") == b"l1\nl2\nl3\nm1\nm2\n", "the stream goes after the stored boxes")
+    kp.ok("write", "c.write", "last")
+    check(read_all_no_wait(kp, "c.read") == b"last", "the position was saved past everything")
+
+
+@scenario
+def stale_position_same_message(ctx):
+    """Rerunning a write whose position was lost stores each message once, not twice."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    stale = file_bytes(w)
+    kp.ok("write", "--split", "lines", "c.write", stdin=b"a\nb\n")
+    restore(w, stale)
+    out = kp.ok("--json", "write", "--split", "lines", "c.write", stdin=b"a\nb\nc\n")
+    check(len(out.decode().splitlines()) == 3, "every message is reported written: %r" % out)
+    check(read_all_no_wait(kp, "c.read") == b"a\nb\nc\n", "a and b once each, then c")
+
+
+@scenario
+def full_disk_save(ctx):
+    """The box was sent but the position could not be saved: the message says so, and the next
+    write does not overwrite the box."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    before = file_bytes(w)
+    code, _, err = run_with_file_size_limit(kp, 200, "write", "c.write", "first")
+    check(code == 1, "a failed save exits 1, got %d: %s" % (code, err))
+    check("may already hold it" in err and "never over them" in err, "the message says what happens next: %s" % err)
+    check(file_bytes(w) == before, "the old position is still in place")
+    kp.ok("write", "c.write", "second")
+    check(read_all_no_wait(kp, "c.read") == b"firstsecond", "nothing lost")
+
+
+@scenario
+def old_format_channel(ctx):
+    """Channel files written before read_capability/first_index still work, stay in their format,
+    and a stale position is still never overwritten (the box cannot be read back: passed over)."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    to_old_format(w)
+    to_old_format(os.path.join(d, "c.read"))
+    kp.ok("write", "c.write", "one")
+    check("read_capability" not in open(w).read(), "saving keeps the old format")
+    stale = file_bytes(w)
+    kp.ok("write", "c.write", "two")
+    restore(w, stale)
+    kp.ok("write", "c.write", "three")
+    check(read_all_no_wait(kp, "c.read") == b"onetwothree", "nothing overwritten")
+
+
+@scenario
+def stale_position_tombstone(ctx):
+    """tombstone at a stale position never deletes the message there; tombstones already in
+    place count toward --count."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    stale = file_bytes(w)
+    kp.ok("write", "c.write", "keep")
+    restore(w, stale)
+    code, _, err = kp.run("tombstone", "c.write")
+    check(code == 0 and "passed over 1 box" in err, "exit %d: %s" % (code, err))
+    check(kp.ok("read", "c.read") == b"keep", "the message survives")
+    expect(kp.run("read", "c.read"), 7, "tombstone")
+    stale = file_bytes(w)
+    kp.ok("tombstone", "--count", "2", "c.write")
+    restore(w, stale)
+    out = kp.ok("--json", "tombstone", "--count", "3", "c.write")
+    check(json.loads(out)["tombstoned"] == 3, out)
+    kp.ok("write", "c.write", "after")
+    for _ in range(3):
+        expect(kp.run("read", "c.read"), 7, "tombstone")
+    check(kp.ok("read", "c.read") == b"after", "three tombstones, then the message")
+
+
+@scenario
+def stale_position_copy(ctx):
+    """A copy into a destination whose position is stale goes after the stored boxes."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    stale = file_bytes(w)
+    kp.ok("write", "c.write", "keep")
+    restore(w, stale)
+    code, _, err = kp.run("copy", "--to", "c.write", stdin=b"payload")
+    check(code == 0 and "passed over 1 box" in err, "exit %d: %s" % (code, err))
+    check(read_all_no_wait(kp, "c.read") == b"keeppayload", "both, in order")
+
+
+@scenario
 def send_ping(ctx):
     kp = ctx.kp
     check(kp.ok("send", "hello") == b"hello", "echo service returns the payload")
@@ -533,8 +679,11 @@ def exit_codes(ctx):
     kp.ok("write", "c.write", "first")
     open(os.path.join(d, "c.write"), "wb").write(saved)
     expect(kp.run("write", "--box-exists-error", "c.write", "again"), 8)
-    # 9: a copy onto an already written box fails at the courier.
-    open(os.path.join(d, "c.write"), "wb").write(saved)
+    check(file_bytes(os.path.join(d, "c.write")) == saved, "exit 8 leaves the position")
+    kp.ok("write", "c.write", "again")  # without the flag: after the occupied box
+    saved = file_bytes(os.path.join(d, "c.write"))
+    # 9: the courier fails the copy.
+    ctx.sim.control("fail start_resending_copy_command 26 1")
     expect(kp.run("copy", "--to", "c.write", stdin=b"clash"), 9, "copy")
     check(file_bytes(os.path.join(d, "c.write")) == saved, "a failed copy leaves the destination position")
     # 10: the daemon refuses a request.
