@@ -580,6 +580,26 @@ def old_format_channel(ctx):
 
 
 @scenario
+def kill_split_then_write(ctx):
+    """kill -9 of a streamed write leaves the saved position behind the boxes it stored; the next
+    write goes after all of them."""
+    kp, d = ctx.kp, ctx.dir
+    ctx.restart_sim("--pacing", "2")
+    kp.ok("keypair", "c")
+    p = kp.spawn("write", "--split", "lines", "c.write", stdin=subprocess.PIPE)
+    p.stdin.write(b"".join(b"%d\n" % i for i in range(1, 401)))
+    p.stdin.close()
+    wait_for(lambda: ctx.sim.stats().get("req.start_resending_encrypted_message", 0) >= 100,
+             "the stream to be under way", timeout=60)
+    p.kill()
+    p.wait(timeout=30)
+    kp.ok("write", "c.write", "after")
+    got = read_all_no_wait(kp, "c.read").split(b"\n")
+    check(got[-1] == b"after", "the message after the crash is readable, last: %r" % got[-3:])
+    check(got[:-1] == [b"%d" % i for i in range(1, len(got))], "the stored lines, in order, then it")
+
+
+@scenario
 def stale_position_tombstone(ctx):
     """tombstone at a stale position never deletes the message there; tombstones already in
     place count toward --count."""
