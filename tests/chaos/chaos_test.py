@@ -1,0 +1,604 @@
+#!/usr/bin/env python3
+"""Chaos scenarios (issue 9): kpthin against kpclientd-sim through tests/tools/fault_proxy.py,
+with connections cut at each request, frames injected, kpthin and the sim killed with SIGKILL,
+the disk filled and channel files behind symlinks. After the faults every scenario checks the
+channel with a fresh reader (invariants.py): nothing reported written is lost or replaced, no
+read position skips a box.
+
+    chaos_test.py --kpthin PATH --sim PATH SCENARIO
+
+Random fault points come from a seed printed at the start; CHAOS_SEED=N reproduces a run. Every
+wait is a bounded poll on a condition; the only timed thing is the fault itself (a blackout).
+The simulator runs with --lose-replies-while-disconnected (kpclientd drops Pigeonhole replies
+that complete while the client is away, spec §2.3) and --store (boxes survive its death)."""
+import argparse
+import errno
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "cli"))
+sys.path.insert(0, os.path.join(here, "..", "tools"))
+from harness import Failure, Kpthin, Output, Sim, Workdir, check, wait_for  # noqa: E402
+from fault_proxy import DOWN, UP, FaultProxy, garbage_frame, unknown_key_frame  # noqa: E402
+from invariants import check_reads, check_writes, parse_boxes, read_channel  # noqa: E402
+
+SCENARIOS = {}
+BLACKOUT = 0.3       # seconds without service after a cut: far below the sim's grace period
+TIMEOUT = "20s"      # kpthin --timeout for runs under faults: a hang becomes exit 5, not a stall
+SKIP = 77            # exit status ctest reports as skipped (SKIP_RETURN_CODE)
+BOX_PAYLOAD = 1553 - 4  # what copy puts in one destination box (kpthin-copy(1))
+SREM = "start_resending_encrypted_message"
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+class Channel:
+    """A channel made by `kpthin keypair`, with a copy of its read file as created (the fresh
+    reader's starting point)."""
+
+    def __init__(self, ctx, name):
+        ctx.direct.ok("keypair", name)
+        self.write = os.path.join(ctx.dir, name + ".write")
+        self.read = os.path.join(ctx.dir, name + ".read")
+        self.pristine = os.path.join(ctx.dir, "pristine-" + name + ".read")
+        shutil.copy2(self.read, self.pristine)
+
+
+class Context:
+    def __init__(self, args, workdir, seed):
+        self.args = args
+        self.dir = workdir
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.sim_dir = os.path.join(workdir, "sim")
+        os.mkdir(self.sim_dir)
+        self.store = os.path.join(self.sim_dir, "boxes")
+        self.sim = None
+        self.proxy = None
+        self.start_sim()
+        self.proxy = FaultProxy(os.path.join(workdir, "proxy.sock"), self.sim.socket).start()
+        # kp goes through the proxy (the faults); direct is for setup and the fresh reader.
+        self.kp = Kpthin(args.kpthin, self.proxy.write_config(os.path.join(workdir, "proxy.toml")), workdir)
+        self.direct = Kpthin(args.kpthin, self.sim.config, workdir)
+
+    def start_sim(self, *extra):
+        self.sim_extra = ["--store", self.store, "--lose-replies-while-disconnected"] + list(extra)
+        self.sim = Sim(self.args.sim, self.sim_dir, *self.sim_extra)
+
+    def channel(self, name):
+        return Channel(self, name)
+
+    def check_channel(self, ch, reported, attempted, **kw):
+        summary = check_writes(read_channel(self.direct, ch.pristine, self.dir), reported, attempted, **kw)
+        print("  %s: %s" % (os.path.basename(ch.write), summary))
+
+    def close(self):
+        if self.proxy:
+            self.proxy.stop()
+        if self.sim:
+            self.sim.stop()
+
+
+def run_json(kp, *args, stdin=None, timeout=60):
+    """kpthin --json ARGS; returns (exit code, stdout, stderr)."""
+    return kp.run("--json", *args, stdin=stdin, timeout=timeout)
+
+
+def confirmed(stdout):
+    """How many boxes a `kpthin --json write` reported as confirmed (complete lines only)."""
+    return sum(1 for line in stdout.split(b"\n") if line.startswith(b"{"))
+
+
+def frames_of(ctx, *args, stdin=None):
+    """Runs kpthin ARGS through the proxy without faults; returns the client->daemon frame keys it
+    sent (the points a sweep cuts at) and its standard output."""
+    before = len(ctx.proxy.snapshot().keys[UP])
+    code, out, err = ctx.kp.run(*args, stdin=stdin, timeout=60)
+    check(code == 0, "calibration run kpthin %s exited %d: %s" % (" ".join(args), code, err.strip()))
+    ctx.proxy.wait_for(lambda s: s.open == 0, "the calibration connection to close")
+    return ctx.proxy.snapshot().keys[UP][before:], out
+
+
+def cut_sweep(ctx, keys, run_one):
+    """For each client frame of a calibrated run: cut right after that frame, with a blackout
+    shorter than the grace period, then call run_one(point, key), which runs kpthin."""
+    for point, key in enumerate(keys, 1):
+        cuts = ctx.proxy.snapshot().cuts
+        ctx.proxy.cut_after_frames(point, blackout=BLACKOUT)
+        run_one(point, key)
+        ctx.proxy.disarm()  # a run that sent fewer frames leaves its fault armed
+        ctx.proxy.wait_for(lambda s: not s.in_blackout and s.open == 0, "the blackout to end")
+        check(ctx.proxy.snapshot().cuts == cuts + 1, "no cut happened after client frame %d (%s)" % (point, key))
+
+
+def service_back(ctx):
+    """Waits until a blackout the last fault started is over (the daemon 'is back')."""
+    ctx.proxy.wait_for(lambda s: not s.in_blackout, "the blackout to end")
+
+
+def expect_done(result, what, key):
+    """A run cut after client frame `key`: it must complete (exit 0). Only a cut during the
+    handshake (after session_token) may instead fail cleanly as 'daemon unreachable' (exit 4):
+    nothing was sent, and kpthin says so. Returns True if the run reported success."""
+    code, out, err = result
+    if key == "session_token" and code == 4:
+        return False
+    expect_ok(result, what)
+    return True
+
+
+def expect_ok(result, what):
+    code, out, err = result
+    check(code == 0, "%s exited %d (5 = timeout: a reply lost with the connection was never "
+          "re-requested): %s" % (what, code, err.strip()[-600:]))
+    return out
+
+
+# --------------------------------------------------------------------- connection cuts (item 1)
+
+@scenario
+def cut_write(ctx):
+    """The connection cut after each client frame of `write` (the reply to the write is lost),
+    then the next write: both messages must be there, exactly once."""
+    ch = ctx.channel("c")
+    reported, attempted = [b"calibration"], [b"calibration"]
+    keys, _ = frames_of(ctx, "write", ch.write, "calibration")
+    print("  write sends %s" % keys)
+
+    def one(point, key):
+        msg, after = b"cut after frame %d (%s)" % (point, key.encode()), b"written after cut %d" % point
+        attempted.extend([msg, after])
+        if expect_done(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, msg, timeout=60),
+                       "write cut after frame %d (%s)" % (point, key), key):
+            reported.append(msg)
+        service_back(ctx)
+        expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, after, timeout=60), "the write after the cut")
+        reported.append(after)
+
+    cut_sweep(ctx, keys, one)
+    ctx.check_channel(ch, reported, attempted, exact=True)
+
+
+@scenario
+def cut_read(ctx):
+    """The connection cut after each client frame of `read --count 2`: every run prints the next
+    two boxes, none skipped."""
+    ch = ctx.channel("c")
+    messages = [b"box %02d" % i for i in range(40)]
+    for m in messages:
+        ctx.direct.ok("write", ch.write, m.decode())
+    keys, out = frames_of(ctx, "--json", "read", "--count", "2", ch.read)
+    runs = [parse_boxes(out)]
+    print("  read --count 2 sends %s" % keys)
+    check(len(keys) * 2 + 2 <= len(messages), "too few boxes for the sweep")
+
+    def one(point, key):
+        result = run_json(ctx.kp, "--timeout", TIMEOUT, "read", "--count", "2", ch.read)
+        if not expect_done(result, "read cut after frame %d (%s)" % (point, key), key):
+            return
+        runs.append(parse_boxes(result[1]))
+        check(len(runs[-1]) == 2, "read --count 2 printed %d boxes" % len(runs[-1]))
+
+    cut_sweep(ctx, keys, one)
+    code, out, err = run_json(ctx.direct, "read", "--no-wait", "--count", "1000", ch.read)
+    check(code == 6, "reading the rest should end with 6, got %d: %s" % (code, err))
+    runs.append(parse_boxes(out))
+    print("  %s" % check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs))
+
+
+@scenario
+def cut_copy(ctx):
+    """The connection cut after each client frame of `copy` (one box, then a three-box payload
+    cut after the copy command), each followed by a write: nothing lost, nothing twice."""
+    ch = ctx.channel("c")
+    reported, attempted = [b"calibration"], [b"calibration"]
+    keys, _ = frames_of(ctx, "copy", "--to", ch.write, stdin=b"calibration")
+    print("  copy sends %s" % keys)
+
+    def one(point, key):
+        msg, after = b"copy cut after frame %d (%s)" % (point, key.encode()), b"written after copy cut %d" % point
+        attempted.extend([msg, after])
+        if expect_done(ctx.kp.run("--timeout", TIMEOUT, "copy", "--to", ch.write, stdin=msg, timeout=60),
+                       "copy cut after frame %d (%s)" % (point, key), key):
+            reported.append(msg)
+        service_back(ctx)
+        expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, after, timeout=60), "the write after the cut")
+        reported.append(after)
+
+    cut_sweep(ctx, keys, one)
+    payload = bytes(ctx.rng.getrandbits(8) for _ in range(3 * BOX_PAYLOAD))
+    chunks = [payload[i:i + BOX_PAYLOAD] for i in range(0, len(payload), BOX_PAYLOAD)]
+    attempted += chunks + [b"after the big copy"]
+    ctx.proxy.cut_after_key("start_resending_copy_command", blackout=BLACKOUT)
+    expect_ok(ctx.kp.run("--timeout", TIMEOUT, "copy", "--to", ch.write, stdin=payload, timeout=60),
+              "a 3-box copy cut after the copy command")
+    reported += chunks
+    expect_ok(ctx.kp.run("write", ch.write, "after the big copy"), "the write after the big copy")
+    reported.append(b"after the big copy")
+    ctx.check_channel(ch, reported, attempted, exact=True)
+
+
+# ---------------------------------------------------------------- frames from a newer daemon (2)
+
+@scenario
+def unknown_frames(ctx):
+    """A frame with an unknown top-level key, an unknown field inside a reply and an unknown
+    top-level key beside one arrive during writes: kpthin ignores them (same connection, exit 0).
+    Then a garbage frame: only that drops the connection, and the write still completes."""
+    ch = ctx.channel("c")
+    reported = []
+    faults = [
+        ("a frame with an unknown key", lambda: ctx.proxy.inject_after_key(SREM, unknown_key_frame())),
+        ("an unknown field in the reply", lambda: ctx.proxy.add_field_to_reply(SREM + "_reply")),
+        ("an unknown key beside the reply", lambda: ctx.proxy.add_field_to_reply(SREM + "_reply", top_level=True)),
+    ]
+    for what, arm in faults:
+        connections = ctx.proxy.snapshot().connections
+        arm()
+        msg = b"written despite " + what.encode()
+        expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, msg, timeout=60), "write with " + what)
+        reported.append(msg)
+        s = ctx.proxy.snapshot()
+        check(s.injected + s.rewritten >= len(reported), "the proxy did not deliver " + what)
+        check(s.connections == connections + 1, "kpthin reconnected after %s: it must ignore it, "
+              "not drop the connection (%d connections)" % (what, s.connections - connections))
+    ctx.proxy.inject_after_key(SREM, garbage_frame())
+    msg = b"written despite a garbage frame"
+    expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, msg, timeout=60), "write with a garbage frame")
+    reported.append(msg)
+    expect_ok(ctx.kp.run("write", ch.write, "the next one"), "the write after the garbage")
+    reported.append(b"the next one")
+    ctx.check_channel(ch, reported, list(reported), exact=True)
+
+
+# --------------------------------------------------------------------- kill -9 of kpthin (item 6)
+
+def kill_after(proc, out, lines):
+    """SIGKILLs proc once it has printed `lines` complete lines (or has exited)."""
+    wait_for(lambda: out.poll().count(b"\n") >= lines or proc.poll() is not None,
+             "%d lines of output" % lines, timeout=60)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    out.poll()
+
+
+@scenario
+def kill_write_split(ctx):
+    """kill -9 of `write --split lines` at seeded points; after each kill the user either resumes
+    with the lines not reported or goes on with new lines (alternately). Every reported line must
+    read back in order; a line may be stored twice only where it was given twice."""
+    ctx.sim.stop()
+    ctx.start_sim("--latency", "5:10")
+    ch = ctx.channel("c")
+    reported, attempted = [], []
+    for rnd in range(4):
+        pending = [b"round %d line %03d\n" % (rnd, i) for i in range(60)]
+        attempted += pending
+        kills = 0
+        while pending:
+            path = os.path.join(ctx.dir, "input")
+            with open(path, "wb") as f:
+                f.write(b"".join(pending))
+            proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, "write", "--split", "lines", ch.write,
+                                stdin=open(path, "rb"))
+            out = Output(proc)
+            if kills < 2:
+                kill_after(proc, out, ctx.rng.randrange(0, len(pending)))
+            else:
+                proc.wait(60)
+                out.poll()
+            n = confirmed(out.data)
+            reported += pending[:n]
+            if kills >= 2:
+                check(proc.returncode == 0, "write --split exited %d: %s" % (proc.returncode, proc.stderr.read()))
+                check(n == len(pending), "a finished write reported %d of %d lines" % (n, len(pending)))
+                pending = []
+            elif (rnd + kills) % 2:
+                pending = pending[n:]          # resume with what was not reported
+            else:
+                pending = []                   # abandon the rest: the next round's lines come next
+            proc.stderr.close()
+            kills += 1
+    ctx.check_channel(ch, reported, attempted, at_least_once=True)
+
+
+@scenario
+def kill_read_count(ctx):
+    """kill -9 of `read --count` at seeded points, then again from the saved position: every box
+    is printed, the printed boxes are the channel's, and no saved position skips one."""
+    ctx.sim.stop()
+    ctx.start_sim("--latency", "5:10")
+    ch = ctx.channel("c")
+    data = b"".join(b"box %03d\n" % i for i in range(120))
+    ctx.direct.ok("write", "--split", "lines", ch.write, stdin=data)
+    runs = []
+    for _ in range(4):
+        proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, "read", "--count", "120", ch.read)
+        out = Output(proc)
+        kill_after(proc, out, ctx.rng.randrange(0, 30))
+        proc.stderr.close()
+        runs.append(parse_boxes(out.data))
+    while True:
+        code, out, err = run_json(ctx.kp, "--timeout", TIMEOUT, "read", "--no-wait", "--count", "1000", ch.read)
+        runs.append(parse_boxes(out))
+        if code == 6:
+            break
+        check(code == 0, "reading the rest exited %d: %s" % (code, err))
+    print("  %s" % check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs))
+
+
+@scenario
+def kill_copy_state(ctx):
+    """kill -9 of `copy --state` after a seeded number of client frames, then `copy --resume`
+    (or, if the state was never written, the copy again) until it succeeds; then a write. The
+    payload arrives exactly once, whole, before the write."""
+    ctx.sim.stop()
+    ctx.start_sim("--latency", "5:10")
+    ch = ctx.channel("c")
+    size = 6 * BOX_PAYLOAD + 100
+    calibration = bytes(ctx.rng.getrandbits(8) for _ in range(size))
+    attempted = [calibration[i:i + BOX_PAYLOAD] for i in range(0, size, BOX_PAYLOAD)]
+    reported = list(attempted)
+    keys, _ = frames_of(ctx, "copy", "--state", os.path.join(ctx.dir, "cal.state"), "--to", ch.write,
+                        stdin=calibration)
+    for rnd in range(3):
+        payload = bytes(ctx.rng.getrandbits(8) for _ in range(size))
+        chunks = [payload[i:i + BOX_PAYLOAD] for i in range(0, size, BOX_PAYLOAD)]
+        attempted += chunks + [b"after copy %d" % rnd]
+        state = os.path.join(ctx.dir, "copy%d.state" % rnd)
+        src = os.path.join(ctx.dir, "payload%d" % rnd)
+        with open(src, "wb") as f:
+            f.write(payload)
+        args = ["--state", state, "--to", ch.write, "--file", src]
+        for attempt in range(4):
+            before = ctx.proxy.snapshot()
+            start = len(before.keys[UP])
+            proc = ctx.kp.spawn("--timeout", TIMEOUT, "copy", *args, stdout=subprocess.DEVNULL)
+            if attempt < 2:
+                point = ctx.rng.randrange(1, len(keys))
+                ctx.proxy.wait_for(lambda s: len(s.keys[UP]) - start >= point or proc.poll() is not None,
+                                   "client frame %d of the copy" % point, timeout=60)
+                if proc.poll() is None:
+                    proc.kill()
+            proc.wait(60)
+            err = proc.stderr.read().decode(errors="replace")
+            proc.stderr.close()
+            if proc.returncode == 0:
+                break
+            sent_copy = "start_resending_copy_command" in ctx.proxy.snapshot().keys[UP][start:]
+            if not os.path.exists(state):
+                # No state: either it was never written (nothing copied yet: start again) or the
+                # copy succeeded and removed it just before the kill.
+                if sent_copy:
+                    break
+                args = ["--state", state, "--to", ch.write, "--file", src]
+            else:
+                args = ["--resume", "--state", state]
+            check(attempt < 3, "copy --resume kept failing: exit %d: %s" % (proc.returncode, err.strip()))
+        reported += chunks
+        expect_ok(ctx.kp.run("write", ch.write, b"after copy %d" % rnd), "the write after copy %d" % rnd)
+        reported.append(b"after copy %d" % rnd)
+    ctx.check_channel(ch, reported, attempted, exact=True)
+
+
+# --------------------------------------------------------------- kill -9 and restart of the sim
+
+@scenario
+def sim_kill_restart(ctx):
+    """The simulator (with --store) is killed with SIGKILL and started again twice during a
+    `write --split lines`; kpthin reconnects to the new instance and finishes: every line once."""
+    ctx.sim.stop()
+    ctx.start_sim("--latency", "5:10")
+    ch = ctx.channel("c")
+    lines = [b"line %03d\n" % i for i in range(150)]
+    path = os.path.join(ctx.dir, "input")
+    with open(path, "wb") as f:
+        f.write(b"".join(lines))
+    proc = ctx.kp.spawn("--json", "--timeout", "60s", "write", "--split", "lines", ch.write, stdin=open(path, "rb"))
+    out = Output(proc)
+    for at in sorted(ctx.rng.sample(range(5, 140), 2)):
+        wait_for(lambda: confirmed(out.poll()) >= at or proc.poll() is not None, "%d confirmed lines" % at, timeout=60)
+        ctx.sim.proc.kill()
+        ctx.sim.proc.wait()
+        ctx.sim.start()
+    code = proc.wait(120)
+    out.poll()
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    check(code == 0, "write --split across two sim crashes exited %d: %s" % (code, err.strip()[-600:]))
+    check(confirmed(out.data) == len(lines), "reported %d of %d lines" % (confirmed(out.data), len(lines)))
+    check(ctx.sim.stats()["boxes"] >= len(lines), "the restarted sim must have the boxes from its store")
+    ctx.check_channel(ch, lines, lines, exact=True)
+
+
+# ------------------------------------------------------------------------ full disk (item 3)
+
+def in_private_mount_namespace(ctx):
+    """Re-runs this scenario in a private mount namespace (so it can mount a tmpfs) and returns
+    its exit status; None if this already is that run."""
+    if os.environ.get("KPTHIN_CHAOS_NS") == "1":
+        return None
+    env = dict(os.environ, KPTHIN_CHAOS_NS="1", CHAOS_SEED=str(ctx.seed))
+    argv = [sys.executable, os.path.abspath(__file__), "--kpthin", ctx.args.kpthin, "--sim", ctx.args.sim,
+            ctx.args.scenario]
+    unshare = shutil.which("unshare")
+    if not unshare:
+        print("SKIP: unshare(1) is not installed; a private tmpfs cannot be mounted")
+        return SKIP
+    for flags in ([] if os.geteuid() else [["-m"]]) + [["-r", "-m"]]:
+        probe = subprocess.run([unshare] + flags + ["sh", "-c", "d=$(mktemp -d) && mount -t tmpfs -o size=64k "
+                               "tmpfs \"$d\" && umount \"$d\"; s=$?; rmdir \"$d\"; exit $s"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if probe.returncode == 0:
+            return subprocess.run([unshare] + flags + argv, env=env).returncode
+        why = probe.stderr.decode(errors="replace").strip()
+    print("SKIP: cannot mount a private tmpfs (unshare -m as root or unshare -rm): %s" % why)
+    return SKIP
+
+
+def fill(directory):
+    """Fills the filesystem of `directory`; returns the filler's path."""
+    path = os.path.join(directory, "filler")
+    chunk = b"\0" * 4096
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(chunk)
+        except OSError as e:
+            check(e.errno == errno.ENOSPC, "filling the tmpfs failed with %s" % e)
+    return path
+
+
+@scenario
+def enospc_save(ctx):
+    """The disk holding the channel files is full at each position save (a 256 KiB tmpfs, filled
+    while the proxy holds back the reply that precedes the save): of a write, of each box of a
+    `write --split lines`, of each box of a `read --count`. kpthin fails, the disk is freed, and
+    the next write loses nothing; the next read skips nothing."""
+    status = in_private_mount_namespace(ctx)
+    if status is not None:
+        raise SystemExit(status)
+    fs = os.path.join(ctx.dir, "fs")
+    os.mkdir(fs)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", fs], check=True)
+    try:
+        ctx.direct.ok("keypair", os.path.join(fs, "c"))
+        ch = Channel.__new__(Channel)
+        ch.write, ch.read = os.path.join(fs, "c.write"), os.path.join(fs, "c.read")
+        ch.pristine = os.path.join(ctx.dir, "pristine-c.read")
+        shutil.copy2(ch.read, ch.pristine)
+        reported, attempted = [], []
+
+        def full_at(nth_reply, args, stdin=None):
+            """Runs kpthin ARGS with the disk filled just before the nth start-resending reply."""
+            ctx.proxy.stall_at_key(SREM + "_reply", nth=nth_reply)
+            proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, *args,
+                                stdin=open(stdin, "rb") if stdin else subprocess.DEVNULL)
+            out = Output(proc)
+            stalls = ctx.proxy.snapshot().stalls
+            ctx.proxy.wait_for(lambda s: s.stalls > stalls or proc.poll() is not None, "the reply to hold", timeout=60)
+            filler = fill(fs)
+            ctx.proxy.release(DOWN)
+            code = proc.wait(60)
+            out.poll()
+            err = proc.stderr.read().decode(errors="replace")
+            proc.stderr.close()
+            os.unlink(filler)
+            ctx.proxy.disarm()
+            return code, out.data, err
+
+        # One write: its only save fails.
+        code, out, err = full_at(1, ["write", ch.write, "saved on a full disk"])
+        attempted.append(b"saved on a full disk")
+        check(code != 0 and "kpthin:" in err, "a write whose save failed must fail (exit %d): %s" % (code, err))
+        print("  full disk, write: exit %d: %s" % (code, err.strip().splitlines()[-1]))
+        for m in (b"after the full disk", b"and one more"):
+            attempted.append(m)
+            expect_ok(ctx.kp.run("write", ch.write, m), "the write after the full disk")
+            reported.append(m)
+        # write --split lines: the save after the nth box.
+        for nth in range(1, 5):
+            lines = [b"split %d line %d\n" % (nth, i) for i in range(4)]
+            attempted += lines
+            src = os.path.join(ctx.dir, "input")
+            with open(src, "wb") as f:
+                f.write(b"".join(lines))
+            code, out, err = full_at(nth, ["write", "--split", "lines", ch.write], stdin=src)
+            reported += lines[:confirmed(out)]  # a box reported confirmed is written, whatever follows
+            after = b"after split full at box %d" % nth
+            attempted.append(after)
+            expect_ok(ctx.kp.run("write", ch.write, after), "the write after a full disk at box %d" % nth)
+            reported.append(after)
+        ctx.check_channel(ch, reported, attempted, at_least_once=True)
+
+        # read --count 3: the save after the nth box fails; the next read goes on from the box
+        # after the last one whose position was saved (it may print a box again, never skip one).
+        runs = []
+        for nth in range(1, 4):
+            code, out, err = full_at(nth, ["read", "--count", "3", ch.read])
+            runs.append(parse_boxes(out))
+            check(code != 0 or len(runs[-1]) == 3, "read exit %d: %s" % (code, err))
+        while True:
+            code, out, err = run_json(ctx.kp, "read", "--no-wait", "--count", "1000", ch.read)
+            runs.append(parse_boxes(out))
+            if code == 6:
+                break
+            check(code in (0, 7), "reading the rest exited %d: %s" % (code, err))
+        print("  %s" % check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs))
+    finally:
+        subprocess.run(["umount", "-l", fs])
+
+
+# ----------------------------------------------------------------- symlinked channels (item 4)
+
+@scenario
+def symlinked_channel(ctx):
+    """Channel files reached through symlinks (relative, and a chain of two): writes and reads
+    alternate between a link and the file it points to. The links stay links, and every message
+    and box is seen once, in order."""
+    ch = ctx.channel("c")
+    real = os.path.join(ctx.dir, "real")
+    os.mkdir(real)
+    for f in (ch.write, ch.read):
+        os.rename(f, os.path.join(real, os.path.basename(f)))
+        os.symlink(os.path.join("real", os.path.basename(f)), f)
+    os.symlink("c.write", os.path.join(ctx.dir, "chain.write"))
+    ways = [ch.write, os.path.join(real, "c.write"), os.path.join(ctx.dir, "chain.write")]
+    reported = []
+    for i in range(6):
+        m = b"message %d via %s" % (i, os.path.relpath(ways[i % 3], ctx.dir).encode())
+        expect_ok(ctx.kp.run("write", ways[i % 3], m), "write via %s" % ways[i % 3])
+        reported.append(m)
+    ctx.check_channel(ch, reported, list(reported), exact=True)
+    check(os.path.islink(ch.write) and os.readlink(ch.write) == "real/c.write",
+          "saving through the link must keep it a link to real/c.write")
+    check(os.path.islink(os.path.join(ctx.dir, "chain.write")), "the chained link must stay a link")
+    runs = []
+    for path in (ch.read, os.path.join(real, "c.read"), ch.read):
+        code, out, err = run_json(ctx.kp, "read", "--count", "2", path)
+        check(code == 0, "read via %s exited %d: %s" % (path, code, err))
+        runs.append(parse_boxes(out))
+    check(os.path.islink(ch.read), "saving the read position through the link must keep it a link")
+    print("  %s" % check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs))
+
+
+# ---------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kpthin", required=True)
+    ap.add_argument("--sim", required=True)
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    args = ap.parse_args()
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1 << 32))
+    print("%s: seed %d (CHAOS_SEED=%d reproduces it)" % (args.scenario, seed, seed), flush=True)
+    with Workdir() as workdir:
+        ctx = Context(args, workdir, seed)
+        started = time.monotonic()
+        try:
+            SCENARIOS[args.scenario](ctx)
+            print("PASS %s (%.1fs)" % (args.scenario, time.monotonic() - started))
+            return 0
+        except (Failure, TimeoutError, subprocess.TimeoutExpired) as e:
+            print("FAIL %s (seed %d): %s" % (args.scenario, seed, e))
+            try:
+                print(open(os.path.join(ctx.sim_dir, "sim.log")).read()[-2000:])
+            except OSError:
+                pass
+            return 1
+        finally:
+            ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
