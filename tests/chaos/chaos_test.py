@@ -299,6 +299,7 @@ def kill_write_split(ctx):
                 out.poll()
             n = confirmed(out.data)
             reported += pending[:n]
+            print("  round %d run %d: %d of %d lines reported, exit %d" % (rnd, kills + 1, n, len(pending), proc.returncode))
             if kills >= 2:
                 check(proc.returncode == 0, "write --split exited %d: %s" % (proc.returncode, proc.stderr.read()))
                 check(n == len(pending), "a finished write reported %d of %d lines" % (n, len(pending)))
@@ -365,7 +366,8 @@ def kill_copy_state(ctx):
             start = len(before.keys[UP])
             proc = ctx.kp.spawn("--timeout", TIMEOUT, "copy", *args, stdout=subprocess.DEVNULL)
             if attempt < 2:
-                point = ctx.rng.randrange(1, len(keys))
+                # The first kill anywhere, the second in the later half (stream boxes, copy command).
+                point = ctx.rng.randrange(1 if attempt == 0 else len(keys) // 2, len(keys))
                 ctx.proxy.wait_for(lambda s: len(s.keys[UP]) - start >= point or proc.poll() is not None,
                                    "client frame %d of the copy" % point, timeout=60)
                 if proc.poll() is None:
@@ -373,6 +375,8 @@ def kill_copy_state(ctx):
             proc.wait(60)
             err = proc.stderr.read().decode(errors="replace")
             proc.stderr.close()
+            print("  copy %d attempt %d (%s): %d client frames, exit %d" % (
+                rnd, attempt + 1, args[0], len(ctx.proxy.snapshot().keys[UP]) - start, proc.returncode))
             if proc.returncode == 0:
                 break
             sent_copy = "start_resending_copy_command" in ctx.proxy.snapshot().keys[UP][start:]
@@ -410,6 +414,7 @@ def sim_kill_restart(ctx):
         wait_for(lambda: confirmed(out.poll()) >= at or proc.poll() is not None, "%d confirmed lines" % at, timeout=60)
         ctx.sim.proc.kill()
         ctx.sim.proc.wait()
+        print("  killed the sim after %d confirmed lines" % confirmed(out.data))
         ctx.sim.start()
     code = proc.wait(120)
     out.poll()
