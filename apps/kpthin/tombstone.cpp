@@ -89,7 +89,7 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
   BoxWriter writer(session, cap, start, ResendOptions{});
   writer.what = "tombstoning " + path;
   PositionSaver saver(channel);
-  writer.on_confirmed = [&](const Bytes& index, std::uint64_t count) { saver.set(view(index), count); };
+  writer.on_confirmed = [&](const Bytes& index, std::uint64_t) { saver.set(view(index)); };
   auto& envelopes = range->envelopes;
   for (std::size_t i = 0; i < envelopes.size(); ++i) {
     Bytes next = i + 1 < envelopes.size() ? envelopes[i + 1].first : range->next_index;

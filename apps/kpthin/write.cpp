@@ -71,7 +71,7 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
   std::uint64_t reported = 0;
   std::deque<std::size_t> sizes;  // sizes of boxes sent but not yet reported (for --json)
   writer.on_confirmed = [&](const Bytes& index, std::uint64_t count) {
-    saver.set(view(index), count);
+    saver.set(view(index));
     progress.update(count);
     for (; reported < count; ++reported) {
       if (global.json) {

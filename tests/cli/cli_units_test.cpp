@@ -19,7 +19,6 @@
 #include "genkey_text.hpp"
 #include "input_splitter.hpp"
 #include "kpthin/errors.hpp"
-#include "position_saver.hpp"
 
 using namespace kpthin;
 using namespace kpthin::cli;
@@ -285,25 +284,6 @@ TEST_CASE("channel files: the new keys are checked like the others") {
   Channel short_first = channel;
   short_first.first_index = pattern_bytes(12, 5);
   config_error(format_channel(short_first), "first_index 12");
-}
-
-TEST_CASE("position saver: the saved position lags the confirmed one by a bounded number of boxes") {
-  // Confirmations arrive far faster than fsync; a kill -9 may come at any moment, and the next run
-  // then has to find every unsaved box again.
-  TempDir dir;
-  auto path = dir.path / "c.write";
-  create_channel_file(path, sample_channel(ChannelKind::kWrite), false);
-  ChannelFile file = ChannelFile::open(path, ChannelKind::kWrite);
-  PositionSaver saver(file);
-  std::uint64_t worst = 0;
-  for (std::uint64_t boxes = 1; boxes <= 300; ++boxes) {
-    saver.set(view(pattern_bytes(kMessageBoxIndexSize, static_cast<std::uint8_t>(boxes))), boxes);
-    worst = std::max(worst, boxes - std::min(boxes, saver.saved_boxes()));
-  }
-  CHECK(worst <= PositionSaver::kMaxUnsavedBoxes);
-  saver.flush();
-  CHECK(saver.saved_boxes() == 300);
-  CHECK(parse_channel(slurp(path), "c.write").index == pattern_bytes(kMessageBoxIndexSize, 300 % 256));
 }
 
 TEST_CASE("channel files: a second opener waits for the lock and sees the saved index") {
