@@ -3,6 +3,7 @@
 #include "box_check.hpp"
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
+#include "output.hpp"
 #include "kpthin/errors.hpp"
 
 namespace kpthin::cli {
@@ -62,12 +63,16 @@ void BoxWriter::write_with_verdict(ByteView plaintext) {
     next_index_ = result.next_index;
     if (result.verdict == BoxVerdict::kHoldsOther) {
       if (check_->strict) {
-        fail(ExitCode::kBoxAlreadyExists, what + ": the next box already holds other data (the saved position is "
-                                                 "behind the channel); nothing was written and the position is "
-                                                 "unchanged; run without --box-exists-error to write after it");
+        fail(ExitCode::kBoxAlreadyExists,
+             what + ": box " + std::to_string(confirmed_count_ + 1) + " of this run already holds other data (the " +
+                 "saved position was behind the channel); that message was not written and the position stays " +
+                 "before the box; run without --box-exists-error to write after it");
       }
       // An earlier message whose confirmation was lost, or a tombstone: never ours to replace.
-      ++passed_over_;
+      if (passed_over_++ == 0) {
+        note(what + ": the box at the saved position already holds other data (the position was behind the "
+                    "channel); looking for the first free box after it, one round trip or more per box");
+      }
       confirmed_ = next_index_;
       if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
       continue;
