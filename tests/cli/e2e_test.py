@@ -543,6 +543,16 @@ def stale_position_same_message(ctx):
     out = kp.ok("--json", "write", "--split", "lines", "c.write", stdin=b"a\nb\nc\n")
     check(len(out.decode().splitlines()) == 3, "every message is reported written: %r" % out)
     check(read_all_no_wait(kp, "c.read") == b"a\nb\nc\n", "a and b once each, then c")
+    # The sim stores identical bytes again silently; a replica may answer BoxAlreadyExists
+    # instead (as it does for a re-issued write): kpthin reads the box back and counts it.
+    stale = file_bytes(w)
+    kp.ok("write", "c.write", "again")
+    restore(w, stale)
+    ctx.sim.control("fail start_resending_encrypted_message 10 1")
+    code, _, err = kp.run("write", "c.write", "again")
+    check(code == 0 and "already stored" in err, "exit %d: %s" % (code, err))
+    kp.ok("write", "c.write", "next")
+    check(read_all_no_wait(kp, "c.read") == b"againnext", "the box holding it is counted, not passed over")
 
 
 @scenario
