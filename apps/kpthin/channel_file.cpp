@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <toml++/toml.h>
@@ -50,46 +51,6 @@ std::string checksum(const Channel& channel) {
 [[noreturn]] void damaged(const std::string& source, const std::string& what) {
   fail(ExitCode::kConfig, "channel file " + source + " is invalid: " + what +
                               "; restore it, or recreate it with `kpthin keypair --import`");
-}
-
-void fsync_directory(const std::filesystem::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// Creates a temporary file next to `path`, writes and fsyncs `contents`. Returns its fd (open)
-// and fills `temp_path`.
-int write_temp(const std::filesystem::path& path, std::string_view contents, unsigned mode,
-               std::string& temp_path, bool sync = true) {
-  temp_path = path.string() + ".tmp.XXXXXX";
-  int fd = ::mkstemp(temp_path.data());
-  if (fd < 0) {
-    int err = errno;
-    fail(ExitCode::kOther, "cannot create a temporary file next to " + path.string() + ": " +
-                               errno_text(err) + "; check that the directory is writable");
-  }
-  if (::fchmod(fd, mode) != 0 || !write_all(fd, contents) || (sync && ::fsync(fd) != 0)) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(temp_path.c_str());
-    fail(ExitCode::kOther, "cannot write " + path.string() + ": " + errno_text(err) +
-                               "; the previous content is unchanged");
-  }
-  return fd;
 }
 
 }  // namespace
@@ -194,108 +155,44 @@ Channel parse_channel(std::string_view text, const std::string& source) {
   return channel;
 }
 
-void atomic_replace(const std::filesystem::path& path, std::string_view contents, unsigned mode,
-                    int* keep_locked_fd) {
-  std::string temp_path;
-  int fd = write_temp(path, contents, mode, temp_path);
-  // Lock the new inode before it becomes visible, so there is no instant where another process
-  // could lock the file under this name.
-  if (keep_locked_fd) ::flock(fd, LOCK_EX);
-  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(temp_path.c_str());
-    fail(ExitCode::kOther, "cannot replace " + path.string() + ": " + errno_text(err) +
-                               "; the previous content is unchanged");
-  }
-  fsync_directory(path.parent_path());
-  if (keep_locked_fd) {
-    *keep_locked_fd = fd;
-  } else {
-    ::close(fd);
-  }
-}
-
 void create_channel_file(const std::filesystem::path& path, const Channel& channel, bool overwrite) {
   create_channel_files({{path, &channel}}, overwrite);
 }
 
 void create_channel_files(const std::vector<std::pair<std::filesystem::path, const Channel*>>& files,
                           bool overwrite) {
-  std::vector<std::string> temps;
-  std::vector<int> fds;
-  auto remove_temps = [&] {
-    for (const auto& t : temps) ::unlink(t.c_str());
-  };
-  auto close_fds = [&] {
-    for (int fd : fds) ::close(fd);
-    fds.clear();
-  };
+  std::vector<std::string> texts;
+  texts.reserve(files.size());
+  std::vector<NewFile> new_files;
+  for (const auto& [path, channel] : files) {
+    texts.push_back(format_channel(*channel));
+    new_files.push_back({path, texts.back(), 0600});
+  }
   try {
-    // Write every file first and fsync afterwards: the first fsync's journal commit carries the
-    // others' data too, so the later ones are nearly free.
-    for (const auto& [path, channel] : files) {
-      std::string text = format_channel(*channel);
-      std::string temp_path;
-      int fd = write_temp(path, text, 0600, temp_path, false);
-      wipe(text.data(), text.size());
-      fds.push_back(fd);
-      temps.push_back(temp_path);
-    }
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (::fsync(fds[i]) != 0) {
-        int err = errno;
-        fail(ExitCode::kOther, "cannot write " + files[i].first.string() + ": " + errno_text(err));
-      }
-    }
-    close_fds();
+    create_files_together(new_files, overwrite);
   } catch (...) {
-    close_fds();
-    remove_temps();
+    for (auto& t : texts) wipe(t.data(), t.size());
     throw;
   }
-  std::vector<std::filesystem::path> created;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const auto& path = files[i].first;
-    // link() fails if the name exists, which rename() would silently replace.
-    int rc = overwrite ? ::rename(temps[i].c_str(), path.c_str()) : ::link(temps[i].c_str(), path.c_str());
-    int err = errno;
-    if (rc != 0) {
-      remove_temps();
-      for (const auto& c : created) ::unlink(c.c_str());
-      if (err == EEXIST) {
-        fail(ExitCode::kUsage, path.string() + " already exists; choose another name or pass --force");
-      }
-      fail(ExitCode::kOther, "cannot create " + path.string() + ": " + errno_text(err));
-    }
-    created.push_back(path);
-  }
-  if (!overwrite) remove_temps();
-  fsync_directory(files.empty() ? std::filesystem::path() : files.front().first.parent_path());
+  for (auto& t : texts) wipe(t.data(), t.size());
 }
 
-std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_missing) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    fail(code_if_missing, "cannot read " + path.string() + ": " + errno_text(err));
-  }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      fail(code_if_missing, "cannot read " + path.string() + ": " + errno_text(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
+namespace {
+
+// OpenSSH's rule for private keys: no access at all for group or others. A write channel file is
+// a key (anyone who can read it can write to the channel), so it is not used until fixed.
+void refuse_shared_write_file(const ChannelFile& file, mode_t mode) {
+  if (file.channel().kind != ChannelKind::kWrite || (mode & 077) == 0) return;
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode & 07777));
+  std::string name = file.path().string();
+  if (file.real_path() != file.path()) name += " (a link to " + file.real_path().string() + ")";
+  fail(ExitCode::kConfig, "channel file " + name + " holds a write capability but group or others may access it (mode " +
+                              octal + "); anyone who can read it can write to the channel. Run `chmod 600 " +
+                              file.real_path().string() + "` and retry");
 }
+
+}  // namespace
 
 ChannelFile ChannelFile::open(const std::filesystem::path& path, std::optional<ChannelKind> expected,
                               std::chrono::milliseconds lock_wait) {
@@ -304,10 +201,18 @@ ChannelFile ChannelFile::open(const std::filesystem::path& path, std::optional<C
   auto deadline = lock_wait == std::chrono::milliseconds::max()
                       ? std::chrono::steady_clock::time_point::max()
                       : std::chrono::steady_clock::now() + lock_wait;
+  struct stat held {};
   for (;;) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Lock the file a link points to, not the link: saving replaces that file, and every
+    // process using it, through whichever name, must wait for the same lock.
+    file.real_path_ = resolve_links(path);
+    int fd = ::open(file.real_path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       int err = errno;
+      if (err == ENOENT && file.real_path_ != path) {
+        fail(ExitCode::kConfig, "channel file " + path.string() + " is a link to " + file.real_path_.string() +
+                                    ", which does not exist; fix the link or create the file with `kpthin keypair`");
+      }
       if (err == ENOENT) {
         fail(ExitCode::kConfig, "channel file " + path.string() +
                                     " does not exist; create one with `kpthin keypair NAME`");
@@ -332,8 +237,9 @@ ChannelFile ChannelFile::open(const std::filesystem::path& path, std::optional<C
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    // The file may have been replaced while we waited; the lock must be on the current inode.
-    struct stat held {}, current {};
+    // The file may have been replaced, or the link pointed elsewhere, while we waited; the lock
+    // must be on the inode the name leads to now.
+    struct stat current {};
     if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_ino == current.st_ino &&
         held.st_dev == current.st_dev) {
       file.lock_fd_ = fd;
@@ -341,9 +247,10 @@ ChannelFile ChannelFile::open(const std::filesystem::path& path, std::optional<C
     }
     ::close(fd);
   }
-  std::string text = read_text_file(path, ExitCode::kConfig);
+  std::string text = read_text_file(file.real_path_, ExitCode::kConfig);
   file.channel_ = parse_channel(text, path.string());
   wipe(text.data(), text.size());
+  refuse_shared_write_file(file, held.st_mode);
   if (expected && *expected != file.channel_.kind) {
     std::string want = kind_name(*expected);
     fail(ExitCode::kUsage, path.string() + " is a " + kind_name(file.channel_.kind) +
@@ -354,7 +261,10 @@ ChannelFile ChannelFile::open(const std::filesystem::path& path, std::optional<C
 }
 
 ChannelFile::ChannelFile(ChannelFile&& other) noexcept
-    : path_(std::move(other.path_)), channel_(std::move(other.channel_)), lock_fd_(other.lock_fd_) {
+    : path_(std::move(other.path_)),
+      real_path_(std::move(other.real_path_)),
+      channel_(std::move(other.channel_)),
+      lock_fd_(other.lock_fd_) {
   other.lock_fd_ = -1;
 }
 
@@ -362,6 +272,7 @@ ChannelFile& ChannelFile::operator=(ChannelFile&& other) noexcept {
   if (this != &other) {
     if (lock_fd_ >= 0) ::close(lock_fd_);
     path_ = std::move(other.path_);
+    real_path_ = std::move(other.real_path_);
     channel_ = std::move(other.channel_);
     lock_fd_ = other.lock_fd_;
     other.lock_fd_ = -1;
@@ -382,7 +293,8 @@ void ChannelFile::save_index(ByteView index) {
   updated.index.assign(index.begin(), index.end());
   std::string text = format_channel(updated);
   int new_fd = -1;
-  atomic_replace(path_, text, 0600, &new_fd);
+  // The file behind a link is replaced in its own directory; the link itself stays.
+  atomic_replace(real_path_, text, 0600, &new_fd);
   wipe(text.data(), text.size());
   // Keep holding a lock on the inode now under the name; the old one is gone.
   if (lock_fd_ >= 0) ::close(lock_fd_);

@@ -3,9 +3,12 @@
 //
 // Contract: files are created mode 0600; every change is an atomic replace (temporary file in
 // the same directory, fsync, rename, directory fsync) made while holding an exclusive flock on
-// the file, so a crash leaves either the old or the new content, never a torn file. Parsing is
-// strict: an unknown key, a wrong kind, a capability or index of the wrong size, or a checksum
-// mismatch is an error (exit code 3) naming the file and what to do.
+// the file, so a crash leaves either the old or the new content, never a torn file. A channel
+// file name that is a symbolic link stands for the file it points to: that file is locked, read
+// and replaced, and the link stays. Parsing is strict: an unknown key, a wrong kind, a capability
+// or index of the wrong size, or a checksum mismatch is an error (exit code 3) naming the file and
+// what to do. A write channel file that group or others may access is refused (exit 3) with the
+// chmod to run, as OpenSSH refuses such a key file.
 #pragma once
 
 #include <chrono>
@@ -16,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "atomic_file.hpp"
 #include "exit_codes.hpp"
 #include "kpthin/bytes.hpp"
 
@@ -46,16 +50,18 @@ Channel parse_channel(std::string_view text, const std::string& source);
 // Creates a new channel file atomically. Refuses (CliError kUsage) to replace an existing file
 // unless `overwrite` is set.
 void create_channel_file(const std::filesystem::path& path, const Channel& channel, bool overwrite);
-// The same for several files in one directory, with one directory fsync for all of them. On
-// failure the files created so far are removed again.
+// The same for several files as a group (create_files_together): on any failure the previous
+// files, if any, are all still in place and no new one is left.
 void create_channel_files(const std::vector<std::pair<std::filesystem::path, const Channel*>>& files,
                           bool overwrite);
 
 // An open channel file, exclusively locked until destroyed.
 class ChannelFile {
  public:
-  // Opens, locks (waiting at most `lock_wait`) and parses `path`. If `expected` is set and the
-  // file is of the other kind, fails with kUsage and says which file to use instead.
+  // Opens, locks (waiting at most `lock_wait`) and parses `path` (the file it links to, if it is a
+  // link). Fails with kConfig if it is a write channel that group or others may access. If
+  // `expected` is set and the file is of the other kind, fails with kUsage and says which file to
+  // use instead.
   static ChannelFile open(const std::filesystem::path& path, std::optional<ChannelKind> expected,
                           std::chrono::milliseconds lock_wait = std::chrono::milliseconds::max());
 
@@ -67,6 +73,8 @@ class ChannelFile {
 
   const Channel& channel() const { return channel_; }
   const std::filesystem::path& path() const { return path_; }
+  // The file behind path() once symbolic links are followed (path() itself if it is no link).
+  const std::filesystem::path& real_path() const { return real_path_; }
 
   // Replaces the stored index atomically (no-op if unchanged). Throws CliError(kOther) if the
   // file cannot be written; the old content is then still in place.
@@ -75,17 +83,9 @@ class ChannelFile {
  private:
   ChannelFile() = default;
   std::filesystem::path path_;
+  std::filesystem::path real_path_;
   Channel channel_;
   int lock_fd_ = -1;
 };
-
-// Writes `contents` to `path` atomically (temp + fsync + rename + directory fsync) with `mode`.
-// If `keep_locked_fd` is given, the new file is flock'ed before it becomes visible and its fd
-// is returned there (the caller owns it). Throws CliError(kOther) on failure.
-void atomic_replace(const std::filesystem::path& path, std::string_view contents, unsigned mode,
-                    int* keep_locked_fd = nullptr);
-
-// Reads a whole file; throws CliError(code) with "cannot read <path>: <reason>" on failure.
-std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_missing);
 
 }  // namespace kpthin::cli

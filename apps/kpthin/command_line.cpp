@@ -101,11 +101,11 @@ int run_kpthin(int argc, char** argv) {
         break;
       }
     }
-    if (interrupted()) return static_cast<int>(ExitCode::kInterrupted);
+    if (interrupted_before_done()) return static_cast<int>(ExitCode::kInterrupted);
     return 0;
   } catch (const CliError& e) {
     std::cerr << "kpthin: " << e.what() << "\n";
-    if (interrupted()) return static_cast<int>(ExitCode::kInterrupted);
+    if (interrupted_before_done()) return static_cast<int>(ExitCode::kInterrupted);
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     std::cerr << "kpthin: unexpected error: " << e.what() << "; please report this\n";

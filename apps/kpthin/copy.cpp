@@ -78,8 +78,14 @@ void report(const GlobalOptions& global, const CopyState& state) {
     for (const auto& d : state.destinations) out["destinations"].push_back({{"channel", d.channel}});
     write_json_line(out);
   }
-  info("copied to " + std::to_string(state.destinations.size()) + " channel(s) through " +
-       std::to_string(state.total) + " copy-stream box(es)");
+  std::string done = "copied to " + std::to_string(state.destinations.size()) + " channel(s) through " +
+                     std::to_string(state.total) + " copy-stream box(es)";
+  // A Ctrl-C that came too late to stop the copy must not look like a failure: say it finished.
+  if (interrupted()) {
+    note("interrupted, but the copy had already completed: " + done + "; there is nothing to resume");
+  } else {
+    info(done);
+  }
 }
 
 // Writes the rest of the copy stream. With a state file, progress is saved in the background
@@ -128,6 +134,8 @@ void execute(Session& session, CopyState& state, const std::vector<Bytes>& eleme
     if (!state_path.empty()) save_copy_state(state_path, state);
   }
   run_copy_command(session, state.temp_write_cap);
+  // The courier applied the copy: from here on the request has succeeded, whatever signal comes.
+  mark_work_done();
   for (std::size_t i = 0; i < destinations.size(); ++i) {
     destinations[i].save_index(view(state.destinations[i].next_index));
   }
@@ -150,6 +158,7 @@ void run_resume(const CopyOptions& opt, const GlobalOptions& global) {
     }
   }
   if (finished == destinations.size()) {
+    mark_work_done();
     remove_copy_state(opt.state);
     note("the copy in " + opt.state + " had already finished");
     report(global, state);

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "channel_file.hpp"
+#include "atomic_file.hpp"
 #include "exit_codes.hpp"
 #include "kpthin/pki.hpp"
 
@@ -24,18 +24,54 @@ std::string encode_elements(const std::vector<Bytes>& elements) {
   return out;
 }
 
-[[noreturn]] void bad_state(const std::filesystem::path& path, const std::string& what) {
-  fail(ExitCode::kUsage, "copy state " + path.string() + " is unusable: " + what +
-                             "; start the copy again without --resume");
+std::string what_to_do(const std::filesystem::path& path) {
+  return "; restore it, or remove " + path.string() + " and " + elements_path(path).string() +
+         " and start the copy again without --resume";
 }
 
-Bytes b64(const nlohmann::json& j, const char* key, const std::filesystem::path& path) {
-  Bytes out;
-  if (!j.contains(key) || !j[key].is_string() || !from_base64(j[key].get<std::string>(), out)) {
-    bad_state(path, std::string("\"") + key + "\" is missing or not base64");
+// Reads the fields of a state file; every defect is exit 3 naming the file and the field, since
+// the file is an input like a channel file, not something the user typed wrong.
+class StateReader {
+ public:
+  explicit StateReader(const std::filesystem::path& path) : path_(path) {}
+
+  [[noreturn]] void bad(const std::string& what) const {
+    fail(ExitCode::kConfig, "copy state " + path_.string() + " is damaged: " + what + what_to_do(path_));
   }
-  return out;
-}
+
+  const nlohmann::json& field(const nlohmann::json& object, const std::string& where) const {
+    std::string key = where.substr(where.rfind('.') + 1);
+    auto it = object.find(key);
+    if (it == object.end()) bad("field \"" + where + "\" is missing");
+    return *it;
+  }
+
+  std::string text(const nlohmann::json& object, const std::string& where) const {
+    const nlohmann::json& value = field(object, where);
+    if (!value.is_string()) bad("field \"" + where + "\" must be a string, not " + value.type_name());
+    return value.get<std::string>();
+  }
+
+  std::size_t count(const nlohmann::json& object, const std::string& where) const {
+    const nlohmann::json& value = field(object, where);
+    if (!value.is_number_unsigned()) {
+      bad("field \"" + where + "\" must be a whole number, not " +
+          (value.is_number() ? std::string("a negative or fractional number") : std::string(value.type_name())));
+    }
+    return value.get<std::size_t>();
+  }
+
+  Bytes base64(const nlohmann::json& object, const std::string& where) const {
+    std::string encoded = text(object, where);
+    Bytes out;
+    if (!from_base64(encoded, out)) bad("field \"" + where + "\" is not valid base64");
+    wipe(encoded.data(), encoded.size());
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace
 
@@ -73,53 +109,77 @@ void save_copy_state(const std::filesystem::path& state_path, const CopyState& s
 }
 
 CopyState load_copy_state(const std::filesystem::path& state_path, std::vector<Bytes>& elements) {
-  std::string text = read_text_file(state_path, ExitCode::kUsage);
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  wipe(text.data(), text.size());
-  if (j.is_discarded() || !j.is_object()) bad_state(state_path, "not a JSON object");
-  if (j.value("version", 0) != 1) bad_state(state_path, "unknown version");
+  std::error_code ec;
+  if (!std::filesystem::exists(state_path, ec) && !ec) {
+    fail(ExitCode::kConfig, "there is no interrupted copy to resume: " + state_path.string() +
+                                " does not exist (a copy removes its state file when it finishes); start a copy with "
+                                "`kpthin copy --state " + state_path.string() + " --to CHANNEL.write --file FILE`");
+  }
+  StateReader reader(state_path);
+  std::string raw_text = read_text_file(state_path, ExitCode::kConfig);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(raw_text);
+  } catch (const nlohmann::json::parse_error& e) {
+    wipe(raw_text.data(), raw_text.size());
+    reader.bad("not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  }
+  wipe(raw_text.data(), raw_text.size());
+  if (!j.is_object()) reader.bad("not a JSON object");
+  const nlohmann::json& version = reader.field(j, "version");
+  if (!version.is_number_unsigned()) reader.bad("field \"version\" must be a whole number, not " + std::string(version.type_name()));
+  if (version.get<std::uint64_t>() != 1) {
+    reader.bad("field \"version\" is " + version.dump() + " but this kpthin reads version 1");
+  }
   CopyState state;
-  std::string phase = j.value("phase", "");
+  std::string phase = reader.text(j, "phase");
   if (phase == "writing") {
     state.phase = CopyState::Phase::kWriting;
   } else if (phase == "copying") {
     state.phase = CopyState::Phase::kCopying;
   } else {
-    bad_state(state_path, "unknown phase");
+    reader.bad("field \"phase\" must be \"writing\" or \"copying\", not \"" + phase + "\"");
   }
-  state.temp_write_cap = SecretBytes(b64(j, "temp_write_capability", state_path));
-  state.temp_start_index = b64(j, "temp_start_index", state_path);
-  state.temp_next_index = b64(j, "temp_next_index", state_path);
-  if (!j["elements_written"].is_number_unsigned() || !j["elements_total"].is_number_unsigned()) {
-    bad_state(state_path, "element counts missing");
+  state.temp_write_cap = SecretBytes(reader.base64(j, "temp_write_capability"));
+  state.temp_start_index = reader.base64(j, "temp_start_index");
+  state.temp_next_index = reader.base64(j, "temp_next_index");
+  state.written = reader.count(j, "elements_written");
+  state.total = reader.count(j, "elements_total");
+  if (state.written > state.total) reader.bad("field \"elements_written\" is more than \"elements_total\"");
+  if (!reader.field(j, "buffer").is_null()) state.buffer = reader.base64(j, "buffer");
+  const nlohmann::json& destinations = reader.field(j, "destinations");
+  if (!destinations.is_array() || destinations.empty()) {
+    reader.bad("field \"destinations\" must be a non-empty array");
   }
-  state.written = j["elements_written"].get<std::size_t>();
-  state.total = j["elements_total"].get<std::size_t>();
-  if (j.contains("buffer") && j["buffer"].is_string()) state.buffer = b64(j, "buffer", state_path);
-  if (!j["destinations"].is_array() || j["destinations"].empty()) bad_state(state_path, "no destinations");
-  for (const auto& d : j["destinations"]) {
-    if (!d.is_object() || !d.contains("channel") || !d["channel"].is_string()) bad_state(state_path, "bad destination");
-    state.destinations.push_back({d["channel"].get<std::string>(), b64(d, "start_index", state_path),
-                                  b64(d, "next_index", state_path)});
+  for (std::size_t i = 0; i < destinations.size(); ++i) {
+    const nlohmann::json& d = destinations[i];
+    std::string where = "destinations[" + std::to_string(i) + "]";
+    if (!d.is_object()) reader.bad("field \"" + where + "\" must be an object, not " + std::string(d.type_name()));
+    state.destinations.push_back({reader.text(d, where + ".channel"), reader.base64(d, where + ".start_index"),
+                                  reader.base64(d, where + ".next_index")});
   }
-  std::string raw = read_text_file(elements_path(state_path), ExitCode::kUsage);
-  state.elements_blake2b = j.value("elements_blake2b", "");
+  state.elements_blake2b = reader.text(j, "elements_blake2b");
+  if (!std::filesystem::exists(elements_path(state_path), ec) && !ec) {
+    reader.bad("its elements file " + elements_path(state_path).string() + " is missing");
+  }
+  std::string raw = read_text_file(elements_path(state_path), ExitCode::kConfig);
   if (elements_digest(raw) != state.elements_blake2b) {
-    bad_state(state_path, elements_path(state_path).string() + " does not match the state");
+    reader.bad(elements_path(state_path).string() + " does not match the field \"elements_blake2b\"");
   }
   elements.clear();
   std::size_t pos = 0;
   while (pos < raw.size()) {
-    if (raw.size() - pos < 4) bad_state(state_path, "truncated elements file");
+    if (raw.size() - pos < 4) reader.bad(elements_path(state_path).string() + " is truncated");
     std::uint32_t n = 0;
     for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<std::uint8_t>(raw[pos++]);
-    if (raw.size() - pos < n) bad_state(state_path, "truncated elements file");
+    if (raw.size() - pos < n) reader.bad(elements_path(state_path).string() + " is truncated");
     elements.emplace_back(raw.begin() + static_cast<std::ptrdiff_t>(pos),
                           raw.begin() + static_cast<std::ptrdiff_t>(pos + n));
     pos += n;
   }
-  if (elements.size() != state.total || state.written > state.total) {
-    bad_state(state_path, "element counts do not match");
+  if (elements.size() != state.total) {
+    reader.bad(elements_path(state_path).string() + " holds " + std::to_string(elements.size()) +
+               " elements but the field \"elements_total\" says " + std::to_string(state.total));
   }
   return state;
 }

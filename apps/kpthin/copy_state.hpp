@@ -38,8 +38,9 @@ void save_copy_elements(const std::filesystem::path& state_path, const std::vect
                         CopyState& state);
 void save_copy_state(const std::filesystem::path& state_path, const CopyState& state);
 
-// Loads both; throws CliError(kUsage) if the state is missing, damaged, or its elements file
-// does not match.
+// Loads both. Throws CliError(kConfig) if there is no state file (saying there is no interrupted
+// copy and how to start one), or if it is damaged (naming the file and the field: missing,
+// wrong type, bad base64, bad JSON) or its elements file is missing or does not match.
 CopyState load_copy_state(const std::filesystem::path& state_path, std::vector<Bytes>& elements);
 
 // Removes the state and elements files after a finished copy.

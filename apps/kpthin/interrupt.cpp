@@ -12,6 +12,7 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 std::atomic<bool> g_cancel{false};
+std::atomic<bool> g_work_done{false};
 
 void on_signal(int) {
   g_cancel.store(true);
@@ -49,6 +50,10 @@ const std::atomic<bool>& cancel_flag() { return g_cancel; }
 void request_cancel() { g_cancel.store(true); }
 bool interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
 
+void mark_work_done() { g_work_done.store(true); }
+
+bool interrupted_before_done() { return interrupted() && !g_work_done.load(); }
+
 void throw_if_interrupted() {
   if (interrupted()) fail(ExitCode::kInterrupted, "interrupted");
 }
@@ -61,6 +66,7 @@ void block_interrupts_in_this_thread() {
 void reset_interrupt_flag() {
   g_interrupted.store(false);
   g_cancel.store(false);
+  g_work_done.store(false);
 }
 
 }  // namespace kpthin::cli

@@ -20,6 +20,15 @@ void request_cancel();
 // True once SIGINT or SIGTERM arrived.
 bool interrupted();
 
+// Declares the command's work done (e.g. the courier applied a copy): a signal that arrived, or
+// arrives later, no longer turns the exit status into 130, because the user's request succeeded
+// and saying otherwise would make them redo it. The command still reports its result. A second
+// signal still exits at once.
+void mark_work_done();
+
+// True if a signal arrived and the command's work was not done by then (main() exits 130).
+bool interrupted_before_done();
+
 // Throws CliError(kInterrupted) if a signal arrived.
 void throw_if_interrupted();
 

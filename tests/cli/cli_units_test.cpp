@@ -18,64 +18,13 @@
 #include "file_framing.hpp"
 #include "genkey_text.hpp"
 #include "input_splitter.hpp"
+#include "cli_test_support.hpp"
 #include "kpthin/errors.hpp"
 
 using namespace kpthin;
 using namespace kpthin::cli;
+using namespace kpthin::cli::test;
 using std::chrono::milliseconds;
-
-namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kpthin-cli-test.XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-Bytes pattern_bytes(std::size_t n, std::uint8_t seed) {
-  Bytes b(n);
-  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
-  return b;
-}
-
-Channel sample_channel(ChannelKind kind) {
-  std::size_t cap = kind == ChannelKind::kWrite ? kWriteCapSize : kReadCapSize;
-  return Channel{kind, SecretBytes(pattern_bytes(cap, 1)), pattern_bytes(kMessageBoxIndexSize, 9), std::nullopt,
-                 std::nullopt};
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void spit(const std::filesystem::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
-
-ExitCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const CliError& e) {
-    return e.code();
-  }
-  return ExitCode::kOk;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const CliError& e) {
-    return e.what();
-  }
-  return {};
-}
-
-}  // namespace
 
 TEST_CASE("durations: units, combinations and refusals") {
   CHECK(parse_duration("30s") == milliseconds(30'000));

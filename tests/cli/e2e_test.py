@@ -6,6 +6,7 @@
 Every wait is a bounded poll on a condition (harness.wait_for); no sleep stands in for one."""
 import argparse
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -240,13 +241,26 @@ def copy_resume(ctx):
     check(0 < written < total, "state must record partial progress (%d/%d)" % (written, total))
     check(file_bytes(os.path.join(d, "c.write")) == dest_before, "destination must not move before the copy")
     check(os.stat(state).st_mode & 0o777 == 0o600, "the state file holds a write cap: mode 0600")
+    saved_files = {path: file_bytes(path) for path in (state, state + ".elements")}
     sends_before = ctx.sim.stats().get("req.start_resending_encrypted_message", 0)
     kp.ok("copy", "--resume", "--state", state)
     sends = ctx.sim.stats().get("req.start_resending_encrypted_message", 0) - sends_before
     check(sends == total - written, "resume must send exactly the %d unconfirmed boxes, sent %d" % (total - written, sends))
     check(not os.path.exists(state), "state file removed after success")
     check(read_all_no_wait(kp, "c.read") == blob, "resumed copy delivers the payload")
-    expect(kp.run("copy", "--resume", "--state", state), 2)
+    # The state of a copy that finished (as left by a crash after the courier's verdict): the
+    # resume says so and succeeds without copying again.
+    for path, data in saved_files.items():
+        open(path, "wb").write(data)
+    copies = ctx.sim.stats()["copies_applied"]
+    code, _, err = kp.run("copy", "--resume", "--state", state)
+    check(code == 0 and "already finished" in err, "resuming a finished copy: exit %d, %s" % (code, err))
+    check(ctx.sim.stats()["copies_applied"] == copies, "a finished copy is not sent to the courier again")
+    check(not os.path.exists(state) and not os.path.exists(state + ".elements"), "the finished state is removed")
+    # No state at all: nothing to resume (exit 3), and how to start a copy.
+    code, _, err = kp.run("copy", "--resume", "--state", state)
+    expect((code, b"", err), 3, "there is no interrupted copy to resume")
+    check("cannot read" not in err and "kpthin copy --state " + state in err, "missing state: %s" % err)
 
 
 @scenario
@@ -281,6 +295,163 @@ def copy_resume_stale(ctx):
     sends = ctx.sim.stats().get("req.start_resending_encrypted_message", 0) - sends_before
     check(sends == first["elements_total"], "the resume rewrites from box 0: %d sends" % sends)
     check(read_all_no_wait(kp, "c.read") == blob, "the payload arrives exactly once after rewriting confirmed boxes")
+
+
+def full_pipe():
+    """A pipe whose buffer is full: a process writing to its write end blocks until the read end
+    is drained. Returns (read_fd, write_fd)."""
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"." * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    return r, w
+
+
+def drain(fd):
+    data = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+@scenario
+def copy_interrupt_after_done(ctx):
+    """Ctrl-C that arrives once the courier has applied the copy cannot undo it: kpthin reports
+    the completion and exits 0. The interrupt point is deterministic: stdout is a full pipe, so
+    kpthin blocks writing its --json result, after the copy completed and its state was removed."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    payload = random.Random(8).randbytes(4000)
+    open(os.path.join(d, "blob"), "wb").write(payload)
+    state = os.path.join(d, "copy.state")
+    r, w = full_pipe()
+    p = kp.spawn("--json", "copy", "--state", state, "--to", "c.write", "--file", "blob", stdout=w)
+    os.close(w)
+    try:
+        wait_for(lambda: ctx.sim.stats()["copies_applied"] == 1 and not os.path.exists(state),
+                 "the copy to be applied and its state removed", timeout=60)
+        check(p.poll() is None, "kpthin must still be writing its result to the full pipe")
+        p.send_signal(signal.SIGINT)
+        out = drain(r)
+    finally:
+        os.close(r)
+    err = p.stderr.read().decode()
+    p.wait(timeout=30)
+    check(p.returncode == 0, "Ctrl-C after the copy completed must exit 0, got %d: %s" % (p.returncode, err))
+    check("the copy had already completed" in err and "nothing to resume" in err, "stderr: %s" % err)
+    result = json.loads(out.lstrip(b".").decode())
+    check(result["destinations"] == [{"channel": "c.write"}], "the --json result is still printed: %r" % result)
+    check(read_all_no_wait(kp, "c.read") == payload, "the copy was delivered")
+    expect(kp.run("copy", "--resume", "--state", state), 3, "no interrupted copy to resume")
+
+
+@scenario
+def copy_state_damaged(ctx):
+    """A damaged copy state file is an input error (exit 3) naming the file and the field, never
+    an internal error to report."""
+    kp, d = ctx.kp, ctx.dir
+    ctx.restart_sim("--pacing", "20")
+    kp.ok("keypair", "c")
+    open(os.path.join(d, "blob"), "wb").write(random.Random(9).randbytes(20_000))
+    state = os.path.join(d, "copy.state")
+    p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
+    wait_for(lambda: saved_copy_state(state, lambda s: s["elements_written"] > 0), "some confirmed boxes", timeout=60)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=30)
+    check(p.returncode == 130, "interrupted copy: %d" % p.returncode)
+    good = json.load(open(state))
+    for field, value, needle in (("version", "1", 'field "version" must be a whole number'),
+                                 ("elements_written", "3", 'field "elements_written" must be a whole number'),
+                                 ("temp_start_index", None, 'field "temp_start_index" is missing')):
+        damaged = dict(good)
+        if value is None:
+            del damaged[field]
+        else:
+            damaged[field] = value
+        json.dump(damaged, open(state, "w"))
+        code, _, err = kp.run("copy", "--resume", "--state", state)
+        expect((code, b"", err), 3, needle)
+        check(state in err and "please report" not in err, "names the file, not an internal error: %s" % err)
+    open(state, "w").write("{not json")
+    expect(kp.run("copy", "--resume", "--state", state), 3, "not valid JSON")
+    # Restored, the copy resumes and completes.
+    json.dump(good, open(state, "w"))
+    kp.ok("copy", "--resume", "--state", state)
+    check(read_all_no_wait(kp, "c.read") == file_bytes(os.path.join(d, "blob")), "the resumed copy delivers")
+
+
+@scenario
+def symlinked_channel(ctx):
+    """A channel file reached through a symbolic link: saving updates the file it points to and
+    the link stays a link, so writers using either name continue after each other."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    os.mkdir(os.path.join(d, "keys"))
+    real = os.path.join(d, "keys", "c.write")
+    os.rename(os.path.join(d, "c.write"), real)
+    link = os.path.join(d, "c.write")
+    os.symlink("keys/c.write", link)
+    before = file_bytes(real)
+    kp.ok("write", "c.write", "one")
+    check(os.path.islink(link), "the channel file must still be a link after a write")
+    check(file_bytes(real) != before, "the file the link points to must advance")
+    kp.ok("write", real, "two")
+    kp.ok("write", "c.write", "three")
+    check(os.path.islink(link) and os.readlink(link) == "keys/c.write", "the link is unchanged")
+    check(sorted(os.listdir(os.path.join(d, "keys"))) == ["c.write"], "no temporary file left next to the target")
+    check(kp.ok("read", "-n", "3", "-d", "\\n", "c.read") == b"one\ntwo\nthree\n",
+          "every message written through either name reads back, in order")
+
+
+@scenario
+def keypair_force_fails_half_way(ctx):
+    """keypair --force replaces NAME.write and NAME.read together: when replacing the second one
+    fails, the first is put back, so the old pair is intact and still works."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    kp.ok("write", "c.write", "before")
+    os.rename(os.path.join(d, "c.read"), os.path.join(d, "old.read"))
+    os.mkdir(os.path.join(d, "c.read"))  # the second rename fails: the name is a directory
+    write_before = file_bytes(os.path.join(d, "c.write"))
+    code, _, err = kp.run("keypair", "--force", "c")
+    check(os.path.exists(os.path.join(d, "c.write")) and file_bytes(os.path.join(d, "c.write")) == write_before,
+          "the old c.write must be untouched (exit %d: %s)" % (code, err))
+    expect((code, b"", err), 1, "nothing was changed")
+    check(sorted(os.listdir(d)) == ["c.read", "c.write", "old.read", "sim"], "no temporary or backup files: %s"
+          % sorted(os.listdir(d)))
+    kp.ok("write", "c.write", "after")
+    check(kp.ok("read", "-n", "2", "-d", "\\n", "old.read") == b"before\nafter\n", "the old pair still works")
+    # With the obstacle gone, --force replaces both.
+    os.rmdir(os.path.join(d, "c.read"))
+    kp.ok("keypair", "--force", "c")
+    check(file_bytes(os.path.join(d, "c.write")) != write_before, "--force made a new pair")
+    kp.ok("write", "c.write", "new")
+    check(kp.ok("read", "c.read") == b"new", "the new pair works")
+
+
+@scenario
+def write_file_mode(ctx):
+    """A NAME.write that group or others can read is refused (exit 3) with the chmod to run, as
+    OpenSSH refuses a private key file; NAME.read may be shared."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    path = os.path.join(d, "c.write")
+    os.chmod(path, 0o644)
+    before = snapshot(d)
+    expect(kp.run("write", "c.write", "x"), 3, "`chmod 600 c.write`")
+    expect(kp.run("tombstone", "c.write"), 3, "`chmod 600 c.write`")
+    unchanged(before, d, "a refused write")
+    os.chmod(os.path.join(d, "c.read"), 0o644)
+    os.chmod(path, 0o600)
+    kp.ok("write", "c.write", "after chmod")
+    check(kp.ok("read", "c.read") == b"after chmod", "works after chmod 600")
 
 
 @scenario
