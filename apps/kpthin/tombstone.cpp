@@ -7,6 +7,7 @@
 #include "copy_stream.hpp"
 #include "exit_codes.hpp"
 #include "global_options.hpp"
+#include "interrupt.hpp"
 #include "output.hpp"
 #include "position_saver.hpp"
 #include "session.hpp"
@@ -78,8 +79,11 @@ void run_tombstone(const TombstoneOptions& opt, const GlobalOptions& global) {
     write_copy_stream(session, temp.write_cap, temp.start_index, envelopes->envelopes, 0,
                       [](std::size_t, const Bytes&) {});
     run_copy_command(session, temp.write_cap);
+    // The courier wrote every tombstone: a signal from now on cannot undo that, so it is no failure.
+    mark_work_done();
     channel.save_index(view(envelopes->next_dest_indices[0]));
     report(global, channel, opt.count, true);
+    if (interrupted()) note("interrupted, but the courier had already written the tombstones; there is nothing to redo");
     return;
   }
 

@@ -321,6 +321,29 @@ def drain(fd):
         data += chunk
 
 
+def interrupted_while_reporting(kp, args, done, what):
+    """Runs kpthin `args` with --json and stdout a full pipe, waits until done() (its work is
+    complete, so it is blocked writing its result), sends SIGINT, drains the pipe. Returns
+    (exit code, the JSON result, stderr)."""
+    r, w = full_pipe()
+    p = kp.spawn("--json", *args, stdout=w)
+    os.close(w)
+    try:
+        wait_for(done, what, timeout=60)
+        check(p.poll() is None, "kpthin must still be writing its result to the full pipe")
+        p.send_signal(signal.SIGINT)
+        out = drain(r)
+    finally:
+        os.close(r)
+    err = p.stderr.read().decode()
+    p.wait(timeout=30)
+    try:
+        result = json.loads(out.lstrip(b".").decode())
+    except ValueError:
+        result = None
+    return p.returncode, result, err
+
+
 @scenario
 def copy_interrupt_after_done(ctx):
     """Ctrl-C that arrives once the courier has applied the copy cannot undo it: kpthin reports
@@ -331,25 +354,24 @@ def copy_interrupt_after_done(ctx):
     payload = random.Random(8).randbytes(4000)
     open(os.path.join(d, "blob"), "wb").write(payload)
     state = os.path.join(d, "copy.state")
-    r, w = full_pipe()
-    p = kp.spawn("--json", "copy", "--state", state, "--to", "c.write", "--file", "blob", stdout=w)
-    os.close(w)
-    try:
-        wait_for(lambda: ctx.sim.stats()["copies_applied"] == 1 and not os.path.exists(state),
-                 "the copy to be applied and its state removed", timeout=60)
-        check(p.poll() is None, "kpthin must still be writing its result to the full pipe")
-        p.send_signal(signal.SIGINT)
-        out = drain(r)
-    finally:
-        os.close(r)
-    err = p.stderr.read().decode()
-    p.wait(timeout=30)
-    check(p.returncode == 0, "Ctrl-C after the copy completed must exit 0, got %d: %s" % (p.returncode, err))
+    code, result, err = interrupted_while_reporting(
+        kp, ("copy", "--state", state, "--to", "c.write", "--file", "blob"),
+        lambda: ctx.sim.stats()["copies_applied"] == 1 and not os.path.exists(state),
+        "the copy to be applied and its state removed")
+    check(code == 0, "Ctrl-C after the copy completed must exit 0, got %d: %s" % (code, err))
     check("the copy had already completed" in err and "nothing to resume" in err, "stderr: %s" % err)
-    result = json.loads(out.lstrip(b".").decode())
-    check(result["destinations"] == [{"channel": "c.write"}], "the --json result is still printed: %r" % result)
+    check(result and result["destinations"] == [{"channel": "c.write"}], "the --json result is still printed: %r" % result)
     check(read_all_no_wait(kp, "c.read") == payload, "the copy was delivered")
     expect(kp.run("copy", "--resume", "--state", state), 3, "no interrupted copy to resume")
+
+    # tombstone --atomic goes through the courier the same way.
+    before = file_bytes(os.path.join(d, "c.write"))
+    code, result, err = interrupted_while_reporting(
+        kp, ("tombstone", "--atomic", "--count", "2", "c.write"),
+        lambda: file_bytes(os.path.join(d, "c.write")) != before, "the tombstones to be applied and saved")
+    check(code == 0, "Ctrl-C after the atomic tombstones were written must exit 0, got %d: %s" % (code, err))
+    check("already written the tombstones" in err, "stderr: %s" % err)
+    check(result and result["tombstoned"] == 2, "the --json result is still printed: %r" % result)
 
 
 @scenario
