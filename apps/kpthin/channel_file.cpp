@@ -294,7 +294,12 @@ void ChannelFile::save_index(ByteView index) {
   std::string text = format_channel(updated);
   int new_fd = -1;
   // The file behind a link is replaced in its own directory; the link itself stays.
-  atomic_replace(real_path_, text, 0600, &new_fd);
+  try {
+    atomic_replace(real_path_, text, 0600, &new_fd);
+  } catch (...) {
+    wipe(text.data(), text.size());
+    throw;
+  }
   wipe(text.data(), text.size());
   // Keep holding a lock on the inode now under the name; the old one is gone.
   if (lock_fd_ >= 0) ::close(lock_fd_);
