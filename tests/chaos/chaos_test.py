@@ -398,6 +398,80 @@ def kill_copy_state(ctx):
     ctx.check_channel(ch, reported, attempted, exact=True)
 
 
+@scenario
+def interrupt_copy(ctx):
+    """Ctrl-C (SIGINT) during `copy --state`: after each client frame, while the copy command's
+    reply is held back, and the moment that reply has reached kpthin (the last phase: positions
+    saved, state removed). kpthin either reports success (exit 0) or exits 130 keeping the state
+    whenever the copy command may have been applied, and `copy --resume` then finishes it; the
+    payload arrives exactly once, and the next write after it."""
+    ctx.sim.stop()
+    ctx.start_sim("--latency", "5")
+    ch = ctx.channel("c")
+    size = 2 * BOX_PAYLOAD + 10
+    reported, attempted = [], []
+    keys, _ = frames_of(ctx, "copy", "--to", ch.write, stdin=b"calibration")
+    reported.append(b"calibration")
+    attempted.append(b"calibration")
+    reply = "start_resending_copy_command_reply"
+    points = [("after client frame %d (%s)" % (k, key), k) for k, key in enumerate(keys[:-1], 1)]
+    points += [("while the copy reply is held", "held"), ("as the copy reply arrives", "arrived")]
+    for n, (when, point) in enumerate(points):
+        payload = bytes(ctx.rng.getrandbits(8) for _ in range(size))
+        chunks = [payload[i:i + BOX_PAYLOAD] for i in range(0, size, BOX_PAYLOAD)]
+        after = b"after interrupt %d" % n
+        attempted += chunks + [after]
+        state, src = os.path.join(ctx.dir, "copy%d.state" % n), os.path.join(ctx.dir, "payload%d" % n)
+        with open(src, "wb") as f:
+            f.write(payload)
+        start = len(ctx.proxy.snapshot().keys[UP])
+        if point in ("held", "arrived"):
+            ctx.proxy.stall_at_key(reply)
+        proc = ctx.kp.spawn("--timeout", TIMEOUT, "copy", "--state", state, "--to", ch.write, "--file", src,
+                            stdout=subprocess.DEVNULL)
+        if point == "held":
+            ctx.proxy.wait_for(lambda s: s.stalls > 0, "the held copy reply", timeout=60)
+            proc.send_signal(signal.SIGINT)
+            # kpthin answers Ctrl-C by cancelling at the daemon; then let the held frames go.
+            ctx.proxy.wait_for(lambda s: "cancel_resending_copy_command" in s.keys[UP][start:]
+                               or proc.poll() is not None, "kpthin to react to SIGINT", timeout=60)
+            ctx.proxy.release(DOWN)
+        elif point == "arrived":
+            ctx.proxy.wait_for(lambda s: s.stalls > 0, "the held copy reply", timeout=60)
+            ctx.proxy.release(DOWN)
+            ctx.proxy.wait_for(lambda s: s.delivered[DOWN] >= s.bytes[DOWN], "the reply to reach kpthin")
+            proc.send_signal(signal.SIGINT)
+        else:
+            ctx.proxy.wait_for(lambda s: len(s.keys[UP]) - start >= point or proc.poll() is not None,
+                               "client frame %d" % point, timeout=60)
+            proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+        err = proc.stderr.read().decode(errors="replace").strip()
+        proc.stderr.close()
+        ctx.proxy.disarm()
+        ctx.proxy.release(DOWN)
+        service_back(ctx)
+        ctx.proxy.snapshot()
+        sent_copy = "start_resending_copy_command" in ctx.proxy.snapshot().keys[UP][start:]
+        print("  SIGINT %s: exit %d, state %s" % (when, code, "kept" if os.path.exists(state) else "gone"))
+        if code == 130:
+            check(err.startswith("kpthin: ") or "\nkpthin: " in err, "exit 130 %s without a message" % when)
+            if sent_copy:
+                check(os.path.exists(state), "interrupted %s after the copy command was sent, kpthin exited 130 "
+                      "and removed the state: nothing can tell whether the copy was applied" % when)
+            if os.path.exists(state):
+                expect_ok(ctx.kp.run("--timeout", TIMEOUT, "copy", "--resume", "--state", state, timeout=60),
+                          "copy --resume after SIGINT %s" % when)
+                reported += chunks
+        else:
+            check(code == 0, "copy interrupted %s exited %d: %s" % (when, code, err))
+            check(not os.path.exists(state), "a finished copy must remove its state")
+            reported += chunks
+        expect_ok(ctx.kp.run("write", ch.write, after), "the write after the interrupted copy")
+        reported.append(after)
+    ctx.check_channel(ch, reported, attempted, exact=True)
+
+
 # --------------------------------------------------------------- kill -9 and restart of the sim
 
 @scenario

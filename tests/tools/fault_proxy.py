@@ -94,7 +94,8 @@ class Stats:
         self.held = 0              # accepted during a 'hold' blackout
         self.upstream_failures = 0  # accepted, but the upstream connect failed
         self.frames = {UP: 0, DOWN: 0}
-        self.bytes = {UP: 0, DOWN: 0}
+        self.bytes = {UP: 0, DOWN: 0}      # received and forwarded (or queued to be)
+        self.delivered = {UP: 0, DOWN: 0}  # written to the destination socket
         self.keys = {UP: [], DOWN: []}  # frame keys in order, across connections
         self.cuts = 0
         self.stalls = 0            # stall_at_key() faults that fired
@@ -549,6 +550,7 @@ class FaultProxy:
                     self._close_pair(pair)
                     return False
                 half.outbuf = half.outbuf[n:]
+                self._stats.delivered[direction] += n
             if half.eof and not half.outbuf and not half.shut:
                 try:
                     pair.dst(direction).shutdown(socket.SHUT_WR)
