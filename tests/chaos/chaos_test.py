@@ -424,20 +424,20 @@ def interrupt_copy(ctx):
         state, src = os.path.join(ctx.dir, "copy%d.state" % n), os.path.join(ctx.dir, "payload%d" % n)
         with open(src, "wb") as f:
             f.write(payload)
-        start = len(ctx.proxy.snapshot().keys[UP])
+        start, stalls = len(ctx.proxy.snapshot().keys[UP]), ctx.proxy.snapshot().stalls
         if point in ("held", "arrived"):
             ctx.proxy.stall_at_key(reply)
         proc = ctx.kp.spawn("--timeout", TIMEOUT, "copy", "--state", state, "--to", ch.write, "--file", src,
                             stdout=subprocess.DEVNULL)
         if point == "held":
-            ctx.proxy.wait_for(lambda s: s.stalls > 0, "the held copy reply", timeout=60)
+            ctx.proxy.wait_for(lambda s: s.stalls > stalls, "the held copy reply", timeout=60)
             proc.send_signal(signal.SIGINT)
             # kpthin answers Ctrl-C by cancelling at the daemon; then let the held frames go.
             ctx.proxy.wait_for(lambda s: "cancel_resending_copy_command" in s.keys[UP][start:]
                                or proc.poll() is not None, "kpthin to react to SIGINT", timeout=60)
             ctx.proxy.release(DOWN)
         elif point == "arrived":
-            ctx.proxy.wait_for(lambda s: s.stalls > 0, "the held copy reply", timeout=60)
+            ctx.proxy.wait_for(lambda s: s.stalls > stalls, "the held copy reply", timeout=60)
             ctx.proxy.release(DOWN)
             ctx.proxy.wait_for(lambda s: s.delivered[DOWN] >= s.bytes[DOWN], "the reply to reach kpthin")
             proc.send_signal(signal.SIGINT)
@@ -451,7 +451,6 @@ def interrupt_copy(ctx):
         ctx.proxy.disarm()
         ctx.proxy.release(DOWN)
         service_back(ctx)
-        ctx.proxy.snapshot()
         sent_copy = "start_resending_copy_command" in ctx.proxy.snapshot().keys[UP][start:]
         print("  SIGINT %s: exit %d, state %s" % (when, code, "kept" if os.path.exists(state) else "gone"))
         if code == 130:
