@@ -189,7 +189,11 @@ void run_copy(const CopyOptions& opt, const GlobalOptions& global) {
   }
   std::set<std::filesystem::path> seen;
   for (const auto& to : opt.to) {
-    if (!seen.insert(std::filesystem::weakly_canonical(to)).second) {
+    // A name that cannot be resolved (a link loop, say) is kept as given: opening it below
+    // reports the problem as a channel file error.
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(to, ec);
+    if (!seen.insert(ec ? std::filesystem::path(to) : canonical).second) {
       fail(ExitCode::kUsage, to + " is given twice; each destination channel can appear once");
     }
   }

@@ -962,6 +962,10 @@ def bad_inputs(ctx):
     refused(["copy", "--to", "c.write"], 2, "10 MiB", stdin=b"z" * (10 * 1024 * 1024 + 1))
     refused(["read", "c.read"], 1, "cannot write to standard output", stdout=open("/dev/full", "wb"))
     check(kp.ok("read", "c.read") == b"one", "the box refused by /dev/full is still there")
+    os.symlink("loop.write", os.path.join(d, "loop.write"))
+    refused(["write", "loop.write", "x"], 3, "symbolic links")
+    refused(["copy", "--to", "loop.write"], 3, "symbolic links", stdin=b"x")
+    os.unlink(os.path.join(d, "loop.write"))
     refused(["--timeout", "soon", "read", "c.read"], 2, "not a duration")
     refused(["write", "--split", "words", "c.write"], 2, "--split")
 

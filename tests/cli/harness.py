@@ -164,12 +164,16 @@ def expect(result, code, needle=None):
 
 
 def snapshot(directory):
-    """Path -> (bytes, mode) of every file below directory."""
+    """Path -> (bytes, mode) of every file below directory; a symbolic link -> (its target, None),
+    so a link that was replaced by a file counts as a change (and a dangling one can be listed)."""
     state = {}
     for root, _, files in os.walk(directory):
         for name in files:
             path = os.path.join(root, name)
             if name.endswith((".log", ".sock")):
+                continue
+            if os.path.islink(path):
+                state[os.path.relpath(path, directory)] = (os.readlink(path), None)
                 continue
             with open(path, "rb") as f:
                 state[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mode & 0o777)
