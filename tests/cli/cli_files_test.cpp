@@ -144,6 +144,16 @@ TEST_CASE("channel files: replacing a pair is all or nothing") {
   CHECK(ChannelFile::open(write, ChannelKind::kWrite).channel().index == new_write.index);
   CHECK(ChannelFile::open(read, ChannelKind::kRead).channel().index == new_read.index);
   CHECK(entries_in(dir.path) == 2);
+
+  // Replacing through a link replaces the file it points to, in that file's directory.
+  std::filesystem::create_directory(dir.path / "store");
+  std::filesystem::rename(write, dir.path / "store" / "c.write");
+  std::filesystem::create_symlink("store/c.write", write);
+  create_channel_files({{write, &old_write}, {read, &old_read}}, true);
+  CHECK(std::filesystem::is_symlink(write));
+  CHECK(ChannelFile::open(dir.path / "store" / "c.write", ChannelKind::kWrite).channel().index == old_write.index);
+  CHECK(entries_in(dir.path) == 3);  // c.write (link), c.read, store/
+  CHECK(entries_in(dir.path / "store") == 1);
 }
 
 TEST_CASE("copy state: a damaged state file is exit 3 naming the file and the field") {

@@ -321,9 +321,9 @@ def drain(fd):
         data += chunk
 
 
-def interrupted_while_reporting(kp, args, done, what):
+def interrupted_while_reporting(kp, args, done, what, sig=signal.SIGINT):
     """Runs kpthin `args` with --json and stdout a full pipe, waits until done() (its work is
-    complete, so it is blocked writing its result), sends SIGINT, drains the pipe. Returns
+    complete, so it is blocked writing its result), sends `sig`, drains the pipe. Returns
     (exit code, the JSON result, stderr)."""
     r, w = full_pipe()
     p = kp.spawn("--json", *args, stdout=w)
@@ -331,7 +331,7 @@ def interrupted_while_reporting(kp, args, done, what):
     try:
         wait_for(done, what, timeout=60)
         check(p.poll() is None, "kpthin must still be writing its result to the full pipe")
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         out = drain(r)
     finally:
         os.close(r)
@@ -364,12 +364,13 @@ def copy_interrupt_after_done(ctx):
     check(read_all_no_wait(kp, "c.read") == payload, "the copy was delivered")
     expect(kp.run("copy", "--resume", "--state", state), 3, "no interrupted copy to resume")
 
-    # tombstone --atomic goes through the courier the same way.
+    # tombstone --atomic goes through the courier the same way; SIGTERM is handled as SIGINT.
     before = file_bytes(os.path.join(d, "c.write"))
     code, result, err = interrupted_while_reporting(
         kp, ("tombstone", "--atomic", "--count", "2", "c.write"),
-        lambda: file_bytes(os.path.join(d, "c.write")) != before, "the tombstones to be applied and saved")
-    check(code == 0, "Ctrl-C after the atomic tombstones were written must exit 0, got %d: %s" % (code, err))
+        lambda: file_bytes(os.path.join(d, "c.write")) != before, "the tombstones to be applied and saved",
+        signal.SIGTERM)
+    check(code == 0, "SIGTERM after the atomic tombstones were written must exit 0, got %d: %s" % (code, err))
     check("already written the tombstones" in err, "stderr: %s" % err)
     check(result and result["tombstoned"] == 2, "the --json result is still printed: %r" % result)
 
