@@ -13,6 +13,7 @@ The simulator runs with --lose-replies-while-disconnected (kpclientd drops Pigeo
 that complete while the client is away, spec §2.3) and --store (boxes survive its death)."""
 import argparse
 import errno
+import json
 import os
 import random
 import shutil
@@ -651,6 +652,69 @@ def symlinked_channel(ctx):
         runs.append(parse_boxes(out))
     check(os.path.islink(ch.read), "saving the read position through the link must keep it a link")
     print("  %s" % check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs))
+
+
+# ------------------------------------------------------- damaged or unsafe local files (5, 8, 9)
+
+@scenario
+def file_faults(ctx):
+    """Local files in a bad state, each followed by writes that must lose nothing:
+    a NAME.write others can read (0644) is refused (exit 3, `chmod 600`), not used; a
+    `keypair --force` that fails half way (NAME.read cannot be replaced) keeps the old pair; a copy
+    state file with a wrong-typed field is refused naming it (exit 3) and resumes once repaired."""
+    ch = ctx.channel("c")
+    reported = [b"before"]
+    expect_ok(ctx.kp.run("write", ch.write, "before"), "the first write")
+
+    os.chmod(ch.write, 0o644)
+    before = open(ch.write, "rb").read()
+    code, _, err = ctx.kp.run("write", ch.write, "through a 0644 file")
+    check(code == 3 and "chmod 600" in err, "a NAME.write readable by others must be refused with exit 3 and "
+          "the chmod to run; got exit %d: %s" % (code, err.strip()))
+    check(open(ch.write, "rb").read() == before, "the refused channel file must be unchanged")
+    os.chmod(ch.write, 0o600)
+    expect_ok(ctx.kp.run("write", ch.write, "after chmod 600"), "the write after chmod 600")
+    reported.append(b"after chmod 600")
+
+    before = open(ch.write, "rb").read()
+    os.rename(ch.read, ch.read + ".aside")
+    os.mkdir(ch.read)
+    open(os.path.join(ch.read, "occupied"), "w").close()
+    code, _, err = ctx.kp.run("keypair", "--force", os.path.join(ctx.dir, "c"))
+    check(code != 0, "keypair --force must fail when c.read cannot be replaced")
+    check(os.path.exists(ch.write) and open(ch.write, "rb").read() == before,
+          "a keypair --force that failed half way must keep the old c.write: %s" % err.strip())
+    shutil.rmtree(ch.read)
+    os.rename(ch.read + ".aside", ch.read)
+    expect_ok(ctx.kp.run("write", ch.write, "after the failed --force"), "the write after the failed --force")
+    reported.append(b"after the failed --force")
+
+    state, src = os.path.join(ctx.dir, "copy.state"), os.path.join(ctx.dir, "payload")
+    payload = bytes(ctx.rng.getrandbits(8) for _ in range(2 * BOX_PAYLOAD))
+    with open(src, "wb") as f:
+        f.write(payload)
+    # The copy command reaches the daemon, then the daemon is away for longer than --timeout.
+    ctx.proxy.cut_after_key("start_resending_copy_command", blackout=3.0)
+    code, _, err = ctx.kp.run("--timeout", "1s", "copy", "--state", state, "--to", ch.write, "--file", src)
+    check(code != 0 and os.path.exists(state), "a copy cut off by a long blackout must fail and keep its state: "
+          "exit %d: %s" % (code, err.strip()))
+    ctx.proxy.disarm()
+    good = open(state, "rb").read()
+    broken = json.loads(good)
+    broken["elements_written"] = "four"
+    with open(state, "w") as f:
+        json.dump(broken, f)
+    service_back(ctx)
+    code, _, err = ctx.kp.run("copy", "--resume", "--state", state)
+    check(code == 3 and "elements_written" in err, "a state file with a wrong-typed field must be refused with "
+          "exit 3 naming the field; got exit %d: %s" % (code, err.strip()))
+    with open(state, "wb") as f:
+        f.write(good)
+    expect_ok(ctx.kp.run("copy", "--resume", "--state", state), "the resume of the repaired state")
+    reported += [payload[i:i + BOX_PAYLOAD] for i in range(0, len(payload), BOX_PAYLOAD)]
+    expect_ok(ctx.kp.run("write", ch.write, "the end"), "the last write")
+    reported.append(b"the end")
+    ctx.check_channel(ch, reported, list(reported), exact=True)
 
 
 # ---------------------------------------------------------------------------------------------

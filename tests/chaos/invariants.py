@@ -70,10 +70,12 @@ def check_writes(boxes, reported, attempted, at_least_once=False, exact=False):
     # Reported messages read back in report order: a subsequence of the boxes.
     at = 0
     for n, message in enumerate(reported):
+        start = at
         while at < len(data) and data[at] != message:
             at += 1
-        check(at < len(data), "message %r (report #%d of %d) was reported written but does not read back "
-              "after box %d: lost or replaced. Channel: %s" % (message[:60], n + 1, len(reported), at, short(data)))
+        check(at < len(data), "message %r (report #%d of %d) was reported written but no box after box %d "
+              "(where report #%d is) holds it: lost or replaced. Boxes %d-%d: %s" % (
+                  message[:60], n + 1, len(reported), start, n, start + 1, start + 6, short(data[start:start + 6])))
         at += 1
     # First occurrences follow the order in which the messages were first given.
     order = {m: i for i, m in reversed(list(enumerate(attempted)))}
