@@ -86,8 +86,13 @@ int main(int argc, char** argv) {
   app.add_flag("--hold-handshake", options.hold_handshake,
                "Hold back the handshake of new connections until the control command 'release' (kpclientd without a PKI document)");
   app.add_option("--grace", grace_s, "Session grace period in seconds after a disconnect (default 600)")->check(CLI::NonNegativeNumber);
-  app.add_flag("--lose-replies-while-disconnected", options.lose_replies_while_disconnected,
-               "Drop Pigeonhole replies for disconnected sessions, as kpclientd does, instead of holding the operation");
+  bool lose_replies = false;
+  app.add_flag("--keep-replies-while-disconnected", options.keep_replies_while_disconnected,
+               "Queue Pigeonhole replies for a disconnected session and flush them on resume (kpclientd drops them; "
+               "for isolating client bugs only)");
+  app.add_flag("--lose-replies-while-disconnected", lose_replies,
+               "Drop Pigeonhole replies for disconnected sessions, as kpclientd does (the default; kept for old scripts)")
+      ->excludes("--keep-replies-while-disconnected");
   app.add_option("--store", store,
                  "Keep the boxes in FILE (append-only, created if missing) so they survive a kill and restart of the sim");
   app.add_option("--fail", fail_rules, "Answer the next N (default 1, 0 = all) requests KEY with error CODE: KEY:CODE[:N]; repeatable");

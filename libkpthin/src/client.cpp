@@ -60,6 +60,36 @@ std::optional<Hash256> resending_handle(const Request& request) {
   return std::nullopt;
 }
 
+// The handle a cancel request names, if it is one.
+std::optional<Hash256> cancelled_handle(const Request& request) {
+  if (const auto* cancel = std::get_if<CancelResendingEncryptedMessage>(&request)) return cancel->envelope_hash;
+  if (const auto* cancel = std::get_if<CancelResendingCopyCommand>(&request)) return cancel->write_cap_hash;
+  return std::nullopt;
+}
+
+Request cancel_request(const Hash256& handle, bool copy_command) {
+  if (copy_command) return CancelResendingCopyCommand{random_query_id(), handle};
+  return CancelResendingEncryptedMessage{random_query_id(), handle};
+}
+
+// The terminal reply a cancel makes the daemon send for the operation it cancelled (code 24).
+bool is_cancelled_reply(const Response& response) {
+  constexpr auto kCancelled = static_cast<std::uint8_t>(thin_errc::start_resending_cancelled);
+  if (const auto* reply = std::get_if<StartResendingEncryptedMessageReply>(&response)) {
+    return reply->error_code == kCancelled;
+  }
+  if (const auto* reply = std::get_if<StartResendingCopyCommandReply>(&response)) {
+    return reply->error_code == kCancelled;
+  }
+  return false;
+}
+
+int cancel_reply_code(const Response& response) {
+  if (const auto* reply = std::get_if<CancelResendingEncryptedMessageReply>(&response)) return reply->error_code;
+  if (const auto* reply = std::get_if<CancelResendingCopyCommandReply>(&response)) return reply->error_code;
+  return -1;  // not a cancel reply at all
+}
+
 Bytes encode_frame(const Request& request) {
   Bytes body = encode_request(request);
   Bytes frame = make_frame(body);
@@ -298,6 +328,12 @@ void ThinClient::Impl::on_read(std::uint64_t generation, const boost::system::er
     Bytes body = std::move(**next);
     auto response = decode_response(body);
     wipe(body.data(), body.size());
+    if (!response.ok() && response.status().code() == make_error_code(local_errc::unknown_message)) {
+      // A newer daemon's message: nothing here waits for it, and the stream is intact.
+      ++ignored_frames_;
+      spdlog::debug("kpthin: ignoring a frame with no known message: {}", response.status().message());
+      continue;
+    }
     if (!response.ok()) {
       spdlog::warn("kpthin: dropping the daemon connection: undecodable frame: {}",
                    response.status().message());
@@ -397,45 +433,91 @@ void ThinClient::Impl::complete_handshake(const SessionTokenReply& reply) {
     std::lock_guard lock(mu_);
     up_ = true;
     reconnected.instance_changed = previous_instance_ && *previous_instance_ != daemon_token_;
-    if (reconnect) {
-      // The daemon lost its ARQ state if it restarted or did not resume our session; requests
-      // that never reached the old socket were never seen at all.
-      const bool daemon_forgot = reconnected.instance_changed || !reply.resumed;
-      std::vector<std::pair<std::uint64_t, QueryId>> replay;
-      for (const auto& [id, pending] : pending_) {
-        if (pending->replay_frame && !pending->result && (daemon_forgot || !pending->written)) {
-          replay.emplace_back(pending->order, id);
-        }
-      }
-      std::sort(replay.begin(), replay.end());
-      for (const auto& [order, id] : replay) {
-        auto& pending = pending_.at(id);
-        pending->written = false;
-        const ByteView frame = pending->replay_frame->reveal();
-        enqueue_locked({Bytes(frame.begin(), frame.end()), id});
-      }
-      reconnected.replayed = replay.size();
-      // A resumed daemon still retries what was forgotten while we were away; tell it now.
-      if (!daemon_forgot) {
-        for (const auto& cancel : deferred_cancels_) {
-          Request request = cancel.copy_command
-                                ? Request(CancelResendingCopyCommand{random_query_id(), cancel.handle})
-                                : Request(CancelResendingEncryptedMessage{random_query_id(), cancel.handle});
-          enqueue_locked({encode_frame(request), std::nullopt});
-        }
-      }
-      deferred_cancels_.clear();
-    } else {
+    if (reconnect && !closing_) {
+      // The daemon lost its ARQ state if it restarted or did not resume our session.
+      resume_resending_locked(reconnected.instance_changed || !reply.resumed, reconnected);
+    } else if (!reconnect) {
       initial_result_ = Status();
     }
     state_changed_.notify_all();
   }
   if (reconnect) {
-    spdlog::info("kpthin: reconnected to kpclientd (instance {}, resumed {}, replayed {})",
-                 reconnected.instance_changed ? "changed" : "same", reply.resumed, reconnected.replayed);
+    spdlog::info("kpthin: reconnected to kpclientd (instance {}, resumed {}, replayed {}, cancelled to re-issue {})",
+                 reconnected.instance_changed ? "changed" : "same", reply.resumed, reconnected.replayed,
+                 reconnected.reissued);
     emit(Event(reconnected));
   } else {
     spdlog::debug("kpthin: handshake complete (resumed {})", reply.resumed);
+  }
+}
+
+void ThinClient::Impl::resume_resending_locked(bool daemon_forgot, DaemonReconnectedEvent& reconnected) {
+  std::vector<std::pair<std::uint64_t, QueryId>> resending;
+  for (const auto& [id, pending] : pending_) {
+    if (pending->replay_frame && !pending->result) resending.emplace_back(pending->order, id);
+  }
+  std::sort(resending.begin(), resending.end());
+  for (const auto& [order, id] : resending) {
+    auto& pending = *pending_.at(id);
+    if (daemon_forgot || !pending.written) {
+      // Never seen by this daemon instance (or its state is gone): send it as it was. A request
+      // its owner is cancelling is not started again.
+      if (pending.owner_cancelling) continue;
+      pending.written = false;
+      const ByteView frame = pending.replay_frame->reveal();
+      enqueue_locked({Bytes(frame.begin(), frame.end()), id});
+      ++reconnected.replayed;
+      continue;
+    }
+    // The resumed daemon may have finished it while we were away and dropped the reply
+    // (spec §2.3): nothing would ever answer. Cancel it there, then send it again once the
+    // daemon confirms the cancel (re-sending an envelope is safe, spec §7.2).
+    Request cancel = cancel_request(*pending.handle, pending.copy_command);
+    const QueryId cancel_id = *request_query_id(cancel);
+    if (!pending.owner_cancelling) {
+      pending.reconnect_cancel = cancel_id;
+      reissue_after_cancel_.emplace(cancel_id, id);
+      ++reconnected.reissued;
+    }
+    enqueue_locked({encode_frame(cancel), std::nullopt});
+  }
+  // A resumed daemon still retries what was forgotten while we were away; tell it now.
+  if (!daemon_forgot) {
+    for (const auto& cancel : deferred_cancels_) {
+      enqueue_locked({encode_frame(cancel_request(cancel.handle, cancel.copy_command)), std::nullopt});
+    }
+  }
+  deferred_cancels_.clear();
+}
+
+bool ThinClient::Impl::finish_reconnect_cancel_locked(const QueryId& cancel_id, const Response& reply) {
+  const auto found = reissue_after_cancel_.find(cancel_id);
+  if (found == reissue_after_cancel_.end()) return false;
+  const QueryId request_id = found->second;
+  reissue_after_cancel_.erase(found);
+  const auto it = pending_.find(request_id);
+  if (it == pending_.end()) return true;  // forgotten meanwhile
+  auto& pending = *it->second;
+  if (pending.reconnect_cancel != cancel_id) return true;
+  pending.reconnect_cancel.reset();
+  // Answered meanwhile (its real reply beat the cancel), forgotten, or being cancelled by its
+  // owner: nothing to send again.
+  if (pending.result || !pending.replay_frame || pending.owner_cancelling) return true;
+  if (const int code = cancel_reply_code(reply); code != 0) {
+    spdlog::warn("kpthin: the daemon answered a reconnect cancel with code {}; re-issuing anyway", code);
+  }
+  pending.written = false;
+  const ByteView frame = pending.replay_frame->reveal();
+  enqueue_locked({Bytes(frame.begin(), frame.end()), request_id});
+  spdlog::debug("kpthin: re-issuing a start-resending request after the daemon confirmed its cancel");
+  return true;
+}
+
+void ThinClient::Impl::note_owner_cancel_locked(const Request& request) {
+  const auto handle = cancelled_handle(request);
+  if (!handle) return;
+  for (auto& [id, pending] : pending_) {
+    if (pending->handle && *pending->handle == *handle) pending->owner_cancelling = true;
   }
 }
 
@@ -477,12 +559,17 @@ void ThinClient::Impl::complete_pending(const QueryId& query_id, Response respon
   ReplyHandler handler;
   {
     std::lock_guard lock(mu_);
+    if (finish_reconnect_cancel_locked(query_id, response)) return;
     auto it = pending_.find(query_id);
     if (it == pending_.end() || it->second->result) {
       spdlog::debug("kpthin: dropping a {} for an unknown query id", response_key(response));
       return;
     }
     pending = it->second;
+    if (pending->reconnect_cancel && !pending->owner_cancelling && is_cancelled_reply(response)) {
+      spdlog::debug("kpthin: dropping the cancelled first run's {}; the request is re-issued", response_key(response));
+      return;
+    }
     pending->replay_frame.reset();
     if (pending->on_reply) {
       handler = std::move(pending->on_reply);
@@ -569,6 +656,9 @@ void ThinClient::Impl::connection_lost(const Status& why) {
     mixnet_connected_ = false;
     previous_instance_ = daemon_token_;
     wipe_frames(outbox_);
+    // Unanswered reconnect cancels die with the socket; the next resume cancels again.
+    reissue_after_cancel_.clear();
+    for (auto& [id, pending] : pending_) pending->reconnect_cancel.reset();
     // Only start-resending requests survive a loss (they are replayed); any other reply is gone
     // with the socket, so its caller learns now instead of at its timeout.
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -636,6 +726,11 @@ void ThinClient::Impl::write_next() {
       return;
     }
     batch->swap(outbox_);
+    // From here the daemon may see these frames, even if the write is cut off by a loss.
+    for (const auto& frame : *batch) {
+      if (!frame.replayable) continue;
+      if (auto it = pending_.find(*frame.replayable); it != pending_.end()) it->second->written = true;
+    }
   }
   // Everything queued since the last write goes out in one gathered write.
   std::vector<asio::const_buffer> buffers;
@@ -645,10 +740,6 @@ void ThinClient::Impl::write_next() {
   const std::uint64_t generation = generation_;
   asio::async_write(*socket_, buffers,
                     [this, batch, generation](const boost::system::error_code& ec, std::size_t) {
-                      std::vector<QueryId> written;
-                      for (const auto& frame : *batch) {
-                        if (frame.replayable) written.push_back(*frame.replayable);
-                      }
                       wipe_frames(*batch);
                       if (generation != generation_) {
                         // close_socket() already cleared writing_ for this dead socket; a
@@ -665,12 +756,6 @@ void ThinClient::Impl::write_next() {
                         // handshake then stalls until the connect timeout).
                         write_next();
                         return;
-                      }
-                      if (!written.empty()) {
-                        std::lock_guard lock(mu_);
-                        for (const auto& id : written) {
-                          if (auto it = pending_.find(id); it != pending_.end()) it->second->written = true;
-                        }
                       }
                       write_next();
                     });
@@ -710,6 +795,7 @@ Result<QueryId> ThinClient::Impl::begin_call(Request& request, ReplyHandler on_r
     pending->copy_command = std::holds_alternative<StartResendingCopyCommand>(request);
   }
   std::lock_guard lock(mu_);
+  note_owner_cancel_locked(request);
   if (closing_ || !up_) {
     wipe(frame.data(), frame.size());
     return closing_ ? Status(local_errc::closed, "the client is closed")
@@ -904,5 +990,6 @@ InstanceToken ThinClient::client_instance_token() const { return impl_->client_i
 SphinxGeometry ThinClient::sphinx_geometry() const { return impl_->sphinx_geometry(); }
 PigeonholeGeometry ThinClient::pigeonhole_geometry() const { return impl_->pigeonhole_geometry(); }
 std::optional<Bytes> ThinClient::pki_document() const { return impl_->pki_document(); }
+std::uint64_t ThinClient::ignored_frames() const { return impl_->ignored_frames(); }
 
 }  // namespace kpthin

@@ -3,6 +3,7 @@
 // it under one mutex.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -42,7 +43,14 @@ struct PendingRequest {
   std::optional<SecretBytes> replay_frame;
   std::optional<Hash256> handle;  // envelope hash / write-cap hash, for forget_resending()
   bool copy_command = false;      // cancelled with cancel_resending_copy_command
-  bool written = false;           // the frame reached the socket on the current connection
+  // The frame was handed to the socket of the current connection, so the daemon may have seen
+  // it (a write cut off by the loss may still have reached it).
+  bool written = false;
+  // The cancel sent for this request after a resumed reconnect, before it is re-issued (its
+  // query id). Until that cancel's reply arrives, a code-24 reply for this request is the
+  // cancelled first run answering, not the request.
+  std::optional<QueryId> reconnect_cancel;
+  bool owner_cancelling = false;  // its owner sent a cancel: never re-issued, code 24 reaches it
 };
 
 // A cancel owed to the daemon for a start-resending request forgotten while the socket was
@@ -55,7 +63,7 @@ struct DeferredCancel {
 // A frame waiting to be written. Frames carry caps and seeds, so they are wiped once written.
 struct OutgoingFrame {
   Bytes bytes;
-  std::optional<QueryId> replayable;  // marks PendingRequest::written when the write completes
+  std::optional<QueryId> replayable;  // marks PendingRequest::written when handed to the socket
 };
 
 }  // namespace detail
@@ -86,6 +94,7 @@ class ThinClient::Impl {
   SphinxGeometry sphinx_geometry() const;
   PigeonholeGeometry pigeonhole_geometry() const;
   std::optional<Bytes> pki_document() const;
+  std::uint64_t ignored_frames() const { return ignored_frames_.load(); }
 
  private:
   enum class Phase { kDown, kDialing, kStatusFrame, kPkiFrame, kAwaitingToken, kUp };
@@ -113,6 +122,9 @@ class ThinClient::Impl {
 
   // --- any thread, mu_ held ----------------------------------------------------------------
   void enqueue_locked(detail::OutgoingFrame frame);
+  void resume_resending_locked(bool daemon_forgot, DaemonReconnectedEvent& reconnected);
+  bool finish_reconnect_cancel_locked(const QueryId& cancel_id, const Response& reply);
+  void note_owner_cancel_locked(const Request& request);
   void drop_pending(const QueryId& query_id, bool erase);
   void record_status_locked(const ConnectionStatusEvent& event);
 
@@ -134,6 +146,7 @@ class ThinClient::Impl {
   bool writing_ = false;          // an async_write is outstanding on socket_
   bool saw_shutdown_ = false;     // shutdown_event on this connection: the EOF is graceful
   bool ever_connected_ = false;
+  std::atomic<std::uint64_t> ignored_frames_{0};  // written by the I/O thread, read by anyone
   Duration backoff_;
   std::optional<InstanceToken> previous_instance_;
 
@@ -151,6 +164,9 @@ class ThinClient::Impl {
   std::unordered_map<QueryId, std::shared_ptr<detail::PendingRequest>, detail::QueryIdHash> pending_;
   std::uint64_t next_order_ = 0;
   std::vector<detail::DeferredCancel> deferred_cancels_;
+  // Cancels sent after a resumed reconnect and not yet answered: cancel query id -> the
+  // request to re-issue once the daemon confirms. Forgotten with the connection.
+  std::unordered_map<QueryId, QueryId, detail::QueryIdHash> reissue_after_cancel_;
   bool mixnet_connected_ = false;
   InstanceToken daemon_token_{};
   SphinxGeometry sphinx_geometry_;

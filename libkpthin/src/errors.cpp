@@ -104,6 +104,7 @@ class LocalCategory final : public std::error_category {
       case local_errc::too_large: return "payload too large";
       case local_errc::not_found: return "not found";
       case local_errc::io_error: return "I/O error";
+      case local_errc::unknown_message: return "unknown message";
     }
     return "unknown kpthin error " + std::to_string(code);
   }

@@ -299,7 +299,7 @@ TEST_CASE("restart in the middle of a copy: replayed, applied exactly once") {
   CHECK(*f.read(dest, dest.first_message_index)->plaintext == bytes_of("copy once"));
 }
 
-TEST_CASE("drop without restart: the session resumes and the reply arrives") {
+TEST_CASE("drop without restart: the session resumes, the read is cancelled there and re-issued, its reply arrives") {
   ClientFixture f({"--latency", "500"});
   const Keypair k = f.keypair(60);
   CHECK(f.write(k, k.first_message_index, bytes_of("after the drop")).ok());
@@ -318,7 +318,35 @@ TEST_CASE("drop without restart: the session resumes and the reply arrives") {
   CHECK_FALSE(reconnected->instance_changed);
   CHECK(reconnected->resumed);
   CHECK(f.sim.stat("resumes") == 1);
-  CHECK(f.sim.stat("req.start_resending_encrypted_message") == 2);  // not replayed
+  CHECK(reconnected->reissued == 1);
+  // The write, the read, and the read again after its first run was cancelled at the daemon.
+  CHECK(f.sim.stat("req.start_resending_encrypted_message") == 3);
+  CHECK(f.sim.stat("cancels") == 1);
+}
+
+TEST_CASE("a write whose reply the daemon drops while the client is away completes after the resume") {
+  ClientFixture f({"--latency", "300"});
+  const Keypair k = f.keypair(61);
+  auto pending = std::async(std::launch::async, [&] {
+    return f.write(k, k.first_message_index, bytes_of("written while away"), /*no_idempotent=*/true);
+  });
+  REQUIRE(f.sim.wait_stat("pending", 1));
+  // Keep the client out until the write has completed and its reply has been dropped.
+  CHECK(f.sim.control("hold") == "ok");
+  CHECK(f.sim.control("drop") == "ok");
+  REQUIRE(f.sim.wait_stat("replies_lost", 1));
+  CHECK(f.sim.stat("boxes") == 1);
+  CHECK(f.sim.control("release") == "ok");
+  // The re-issued write finds its box holding the same envelope: the replica takes that as an
+  // idempotent repeat, even with no_idempotent_box_already_exists.
+  const Status written = pending.get();
+  CHECK_MESSAGE(written.ok(), written.message());
+  auto reconnected = f.wait_event<DaemonReconnectedEvent>();
+  REQUIRE(reconnected);
+  CHECK(reconnected->resumed);
+  CHECK(reconnected->reissued == 1);
+  CHECK(f.sim.stat("req.start_resending_encrypted_message") == 2);
+  CHECK(*f.read(k, k.first_message_index)->plaintext == bytes_of("written while away"));
 }
 
 TEST_CASE("graceful shutdown is reported as graceful") {

@@ -32,10 +32,11 @@ struct SimOptions {
   // while it has no PKI document (up to a minute after it starts).
   bool hold_handshake = false;
   Millis grace{std::chrono::minutes(10)};   // session grace period (kpclientd default)
-  // kpclientd drops a Pigeonhole reply that arrives while its session is disconnected
-  // (spec §2.3). By default the sim queues it with the legacy replies, to be flushed before
-  // session_token_reply on resume; this switch reproduces the real loss.
-  bool lose_replies_while_disconnected = false;
+  // kpclientd drops a Pigeonhole reply that completes while its session is disconnected
+  // (spec §2.3), and so does the sim. This switch instead queues such replies with the legacy
+  // ones, to be flushed before session_token_reply on resume: not kpclientd's behaviour, only a
+  // way to tell a client's reconnect bug from its handling of the loss.
+  bool keep_replies_while_disconnected = false;
   // Append-only file the box store is kept in, so boxes outlive the simulator process (they live
   // on replicas, not in kpclientd); unset = memory only.
   std::optional<std::string> store_path;

@@ -252,14 +252,23 @@ void Simulator::deliver(const AppId& app, Response response) {
     send(*session.conn, response);
     return;
   }
+  // kpclientd queues only legacy replies and garbage-collection notices for a resume
+  // (client/daemon.go, queueReplyForDisconnected); a message_sent_event needs a live connection
+  // and a Pigeonhole ARQ reply returns early without one (spec §2.3).
+  const bool legacy = std::holds_alternative<MessageReplyEvent>(response) ||
+                      std::holds_alternative<MessageIdGarbageCollected>(response);
   const bool pigeonhole = std::holds_alternative<StartResendingEncryptedMessageReply>(response) ||
                           std::holds_alternative<StartResendingCopyCommandReply>(response);
-  if (pigeonhole && options_.lose_replies_while_disconnected) {
-    ++replies_lost_;
-    spdlog::info("dropping {} for a disconnected session (as kpclientd does)", response_key(response));
+  if (legacy || (pigeonhole && options_.keep_replies_while_disconnected)) {
+    if (session.queued.size() < kMaxQueuedWhileDisconnected) {
+      session.queued.push_back(frame_response(response));
+    } else {
+      spdlog::warn("dropping {} for a disconnected session: its queue is full", response_key(response));
+    }
     return;
   }
-  if (session.queued.size() < kMaxQueuedWhileDisconnected) session.queued.push_back(frame_response(response));
+  if (pigeonhole) ++replies_lost_;
+  spdlog::info("dropping {} for a disconnected session (as kpclientd does)", response_key(response));
 }
 
 void Simulator::on_frame(Connection& conn, Bytes body) {

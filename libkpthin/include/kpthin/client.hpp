@@ -29,6 +29,10 @@ struct DaemonReconnectedEvent {   // handshake redone after a loss
   bool instance_changed = false;  // the daemon restarted (new instance token)
   bool resumed = false;           // session_token_reply.resumed
   std::size_t replayed = 0;       // in-flight start-resending requests sent again
+  // Start-resending requests the resumed daemon had seen: it drops a reply that completes while
+  // the client is away (spec §2.3), so each is cancelled there and sent again once the daemon
+  // confirms the cancel (unless its real reply arrives first).
+  std::size_t reissued = 0;
 };
 using Event = std::variant<ConnectionStatusEvent, NewPkiDocumentEvent, MessageSentEvent,
                            MessageReplyEvent, MessageIdGarbageCollected, ShutdownEvent,
@@ -60,8 +64,10 @@ class ThinClient {
   ThinClient& operator=(const ThinClient&) = delete;
 
   // Sends a request carrying a query_id (a fresh random one is set if absent) and waits up to
-  // `timeout` for the reply with that query_id. Start-resending requests are remembered for
-  // replay until they complete. On timeout the request is NOT cancelled at the daemon; use the
+  // `timeout` for the reply with that query_id. Start-resending requests are remembered until
+  // they complete: after a reconnect they are sent again, and those a resumed daemon had seen are
+  // first cancelled there (it drops replies that complete while the client is away), so such a
+  // call always gets an answer. On timeout the request is NOT cancelled at the daemon; use the
   // typed calls in pigeonhole.hpp, which do.
   Result<Response> call(Request request, Duration timeout);
 
@@ -116,6 +122,10 @@ class ThinClient {
   SphinxGeometry sphinx_geometry() const;
   PigeonholeGeometry pigeonhole_geometry() const;
   std::optional<Bytes> pki_document() const;  // latest stripped document payload
+  // Frames from the daemon that were well formed but carried no message this client knows (a
+  // newer daemon's additions): ignored, counted here, logged at debug. Malformed frames are not
+  // counted; they drop the connection.
+  std::uint64_t ignored_frames() const;
 
   class Impl;
 

@@ -76,6 +76,7 @@ enum class local_errc {
   too_large = 10,           // payload exceeds the geometry's limit
   not_found = 11,           // e.g. service not in the PKI document
   io_error = 12,
+  unknown_message = 13,     // well formed, but no message key this client knows (a newer daemon)
 };
 
 const std::error_category& thin_category();
