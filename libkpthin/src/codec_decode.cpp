@@ -59,7 +59,8 @@ Result<Variant> decode_envelope(ByteView body, const std::array<const char*, N>&
     chosen_body = &value;
   }
   if (chosen < 0) {
-    return Status(local_errc::malformed_message, std::string(what) + ": no known message key with a non-null value");
+    // Not malformed: a newer peer's message this side does not know (Go ignores unknown keys).
+    return Status(local_errc::unknown_message, std::string(what) + ": no known message key with a non-null value");
   }
   const char* key = keys[static_cast<std::size_t>(chosen)];
   if (chosen_body->kind != Kind::kMap) {

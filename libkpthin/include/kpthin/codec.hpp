@@ -19,7 +19,9 @@ Bytes encode_response(const Response& response, EnvelopeForm form = EnvelopeForm
 
 // Decodes one CBOR body. Strict and total: any input yields a value or an error naming the
 // offending key and what was wrong (local_errc::malformed_message). Accepts both envelope forms,
-// absent == null inside sub-messages, unknown keys ignored, exactly one non-null envelope key.
+// absent == null inside sub-messages, unknown keys ignored, at most one non-null known envelope
+// key. A well-formed map with none is local_errc::unknown_message: a message kind this side does
+// not know, which a receiver may skip.
 Result<Request> decode_request(ByteView body);
 Result<Response> decode_response(ByteView body);
 
