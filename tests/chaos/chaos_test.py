@@ -100,27 +100,36 @@ def confirmed(stdout):
 
 
 def frames_of(ctx, *args, stdin=None):
-    """Runs kpthin ARGS through the proxy without faults; returns the client->daemon frame keys it
-    sent (the points a sweep cuts at) and its standard output."""
+    """Runs kpthin ARGS through the proxy without faults; returns the client->daemon frames it
+    sent as (key, size) pairs (the points a sweep cuts at) and its standard output."""
     before = len(ctx.proxy.snapshot().keys[UP])
     code, out, err = ctx.kp.run(*args, stdin=stdin, timeout=60)
     check(code == 0, "calibration run kpthin %s exited %d: %s" % (" ".join(args), code, err.strip()))
     ctx.proxy.wait_for(lambda s: s.open == 0, "the calibration connection to close")
-    return ctx.proxy.snapshot().keys[UP][before:], out
+    s = ctx.proxy.snapshot()
+    return list(zip(s.keys[UP][before:], s.sizes[UP][before:])), out
 
 
-def cut_sweep(ctx, keys, run_one):
-    """For each client frame of a calibrated run: cut right after that frame, with a blackout
-    shorter than the grace period, then call run_one(point, key), which runs kpthin."""
-    for point, key in enumerate(keys, 1):
-        cuts = ctx.proxy.snapshot().cuts
-        ctx.proxy.cut_after_frames(point, blackout=BLACKOUT)
-        run_one(point, key)
-        service_back(ctx)
-        ctx.proxy.disarm()  # a run that sent fewer frames leaves its fault armed
-        # kpthin may exit without its closing frame; every other frame must have been cut after.
-        check(ctx.proxy.snapshot().cuts == cuts + 1 or key == "thin_close",
-              "no cut happened after client frame %d (%s)" % (point, key))
+def cut_sweep(ctx, frames, run_one):
+    """For each client frame of a calibrated run, twice: the connection cut right after the frame
+    (the daemon has it, its reply is lost) with new connections refused for a blackout, and cut
+    in the middle of the frame (the daemon never sees it) with new connections held for the
+    blackout; the blackout is far shorter than the grace period, so the session resumes. Calls
+    run_one(label, key) for each, which runs kpthin."""
+    for point, (key, size) in enumerate(frames, 1):
+        offset = sum(sz for _, sz in frames[:point - 1])
+        for label, arm in (
+                ("after frame %d (%s)" % (point, key),
+                 lambda: ctx.proxy.cut_after_frames(point, blackout=BLACKOUT)),
+                ("inside frame %d (%s)" % (point, key),
+                 lambda: ctx.proxy.cut_after_bytes(offset + size // 2, blackout=BLACKOUT, mode="hold"))):
+            cuts = ctx.proxy.snapshot().cuts
+            arm()
+            run_one(label, key)
+            service_back(ctx)
+            ctx.proxy.disarm()  # a run that sent fewer frames leaves its fault armed
+            # kpthin may exit without its closing frame; every other frame must have been cut.
+            check(ctx.proxy.snapshot().cuts == cuts + 1 or key == "thin_close", "no cut happened " + label)
 
 
 def service_back(ctx):
@@ -151,74 +160,102 @@ def expect_ok(result, what):
 
 @scenario
 def cut_write(ctx):
-    """The connection cut after each client frame of `write` (the reply to the write is lost),
-    then the next write: both messages must be there, exactly once."""
+    """The connection cut at each client frame of `write` and of a three-line `write --split
+    lines` (the reply to a write is lost, or the request never arrives), then the next write:
+    every message is there, once, in order."""
     ch = ctx.channel("c")
     reported, attempted = [b"calibration"], [b"calibration"]
-    keys, _ = frames_of(ctx, "write", ch.write, "calibration")
-    print("  write sends %s" % keys)
+    frames, _ = frames_of(ctx, "write", ch.write, "calibration")
+    print("  write sends %s" % [k for k, _ in frames])
+    runs = [0]
 
-    def one(point, key):
-        msg, after = b"cut after frame %d (%s)" % (point, key.encode()), b"written after cut %d" % point
-        attempted.extend([msg, after])
-        if expect_done(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, msg, timeout=60),
-                       "write cut after frame %d (%s)" % (point, key), key):
-            reported.append(msg)
+    def after_fault(label):
+        after = b"written after the cut %s, run %d" % (label.encode(), runs[0])
+        attempted.append(after)
         service_back(ctx)
         expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, after, timeout=60), "the write after the cut")
         reported.append(after)
 
-    cut_sweep(ctx, keys, one)
+    def one(label, key):
+        runs[0] += 1
+        msg = b"cut %s, run %d" % (label.encode(), runs[0])
+        attempted.append(msg)
+        if expect_done(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, msg, timeout=60), "write cut " + label, key):
+            reported.append(msg)
+        after_fault(label)
+
+    cut_sweep(ctx, frames, one)
+
+    def split_lines():
+        return [b"split run %d line %d\n" % (runs[0], i) for i in range(3)]
+
+    frames, _ = frames_of(ctx, "write", "--split", "lines", ch.write, stdin=b"".join(split_lines()))
+    attempted += split_lines()
+    reported += split_lines()
+    print("  write --split lines (3) sends %s" % [k for k, _ in frames])
+
+    def split(label, key):
+        runs[0] += 1
+        lines = split_lines()
+        attempted.extend(lines)
+        result = run_json(ctx.kp, "--timeout", TIMEOUT, "write", "--split", "lines", ch.write, stdin=b"".join(lines))
+        if expect_done(result, "write --split cut " + label, key):
+            check(confirmed(result[1]) == 3, "a finished write --split reported %d of 3 lines" % confirmed(result[1]))
+            reported.extend(lines)
+        after_fault(label)
+
+    cut_sweep(ctx, frames, split)
     ctx.check_channel(ch, reported, attempted, exact=True)
 
 
 @scenario
 def cut_read(ctx):
-    """The connection cut after each client frame of `read --count 2`: every run prints the next
-    two boxes, none skipped."""
+    """The connection cut at each client frame of `read --count 2`: every run prints the next
+    two boxes, none skipped, none twice."""
     ch = ctx.channel("c")
-    messages = [b"box %02d" % i for i in range(40)]
-    for m in messages:
-        ctx.direct.ok("write", ch.write, m.decode())
-    keys, out = frames_of(ctx, "--json", "read", "--count", "2", ch.read)
+    ctx.direct.ok("write", "--split", "lines", ch.write, stdin=b"".join(b"box %02d\n" % i for i in range(80)))
+    frames, out = frames_of(ctx, "--json", "read", "--count", "2", ch.read)
     runs = [parse_boxes(out)]
-    print("  read --count 2 sends %s" % keys)
-    check(len(keys) * 2 + 2 <= len(messages), "too few boxes for the sweep")
+    print("  read --count 2 sends %s" % [k for k, _ in frames])
+    check(len(frames) * 4 + 2 <= 80, "too few boxes for the sweep")
 
-    def one(point, key):
+    def one(label, key):
         result = run_json(ctx.kp, "--timeout", TIMEOUT, "read", "--count", "2", ch.read)
-        if not expect_done(result, "read cut after frame %d (%s)" % (point, key), key):
-            return
-        runs.append(parse_boxes(result[1]))
-        check(len(runs[-1]) == 2, "read --count 2 printed %d boxes" % len(runs[-1]))
+        if expect_done(result, "read cut " + label, key):
+            runs.append(parse_boxes(result[1]))
+            check(len(runs[-1]) == 2, "read --count 2 printed %d boxes" % len(runs[-1]))
 
-    cut_sweep(ctx, keys, one)
+    cut_sweep(ctx, frames, one)
     code, out, err = run_json(ctx.direct, "read", "--no-wait", "--count", "1000", ch.read)
     check(code == 6, "reading the rest should end with 6, got %d: %s" % (code, err))
     runs.append(parse_boxes(out))
-    print("  %s" % check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs))
+    summary = check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), runs)
+    check(summary.endswith(" 0 again after a crash"), "a cut must not make a reader print a box twice: " + summary)
+    print("  " + summary)
 
 
 @scenario
 def cut_copy(ctx):
-    """The connection cut after each client frame of `copy` (one box, then a three-box payload
-    cut after the copy command), each followed by a write: nothing lost, nothing twice."""
+    """The connection cut at each client frame of `copy` (a one-box payload), each followed by a
+    write; then a three-box payload cut right after the copy command. Nothing lost, nothing twice."""
     ch = ctx.channel("c")
     reported, attempted = [b"calibration"], [b"calibration"]
-    keys, _ = frames_of(ctx, "copy", "--to", ch.write, stdin=b"calibration")
-    print("  copy sends %s" % keys)
+    frames, _ = frames_of(ctx, "copy", "--to", ch.write, stdin=b"calibration")
+    print("  copy sends %s" % [k for k, _ in frames])
+    runs = [0]
 
-    def one(point, key):
-        msg, after = b"copy cut after frame %d (%s)" % (point, key.encode()), b"written after copy cut %d" % point
+    def one(label, key):
+        runs[0] += 1
+        msg, after = b"copy cut %s, run %d" % (label.encode(), runs[0]), b"written after copy run %d" % runs[0]
         attempted.extend([msg, after])
         if expect_done(ctx.kp.run("--timeout", TIMEOUT, "copy", "--to", ch.write, stdin=msg, timeout=60),
-                       "copy cut after frame %d (%s)" % (point, key), key):
+                       "copy cut " + label, key):
             reported.append(msg)
         service_back(ctx)
         expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, after, timeout=60), "the write after the cut")
         reported.append(after)
 
-    cut_sweep(ctx, keys, one)
+    cut_sweep(ctx, frames, one)
     payload = bytes(ctx.rng.getrandbits(8) for _ in range(3 * BOX_PAYLOAD))
     chunks = [payload[i:i + BOX_PAYLOAD] for i in range(0, len(payload), BOX_PAYLOAD)]
     attempted += chunks + [b"after the big copy"]
@@ -226,6 +263,7 @@ def cut_copy(ctx):
     expect_ok(ctx.kp.run("--timeout", TIMEOUT, "copy", "--to", ch.write, stdin=payload, timeout=60),
               "a 3-box copy cut after the copy command")
     reported += chunks
+    service_back(ctx)
     expect_ok(ctx.kp.run("write", ch.write, "after the big copy"), "the write after the big copy")
     reported.append(b"after the big copy")
     ctx.check_channel(ch, reported, attempted, exact=True)
@@ -415,7 +453,7 @@ def interrupt_copy(ctx):
     reported.append(b"calibration")
     attempted.append(b"calibration")
     reply = "start_resending_copy_command_reply"
-    points = [("after client frame %d (%s)" % (k, key), k) for k, key in enumerate(keys[:-1], 1)]
+    points = [("after client frame %d (%s)" % (k, key), k) for k, (key, _) in enumerate(keys[:-1], 1)]
     points += [("while the copy reply is held", "held"), ("as the copy reply arrives", "arrived")]
     for n, (when, point) in enumerate(points):
         payload = bytes(ctx.rng.getrandbits(8) for _ in range(size))

@@ -97,6 +97,7 @@ class Stats:
         self.bytes = {UP: 0, DOWN: 0}      # received and forwarded (or queued to be)
         self.delivered = {UP: 0, DOWN: 0}  # written to the destination socket
         self.keys = {UP: [], DOWN: []}  # frame keys in order, across connections
+        self.sizes = {UP: [], DOWN: []}  # their sizes in bytes, length prefix included
         self.cuts = 0
         self.stalls = 0            # stall_at_key() faults that fired
         self.injected = 0
@@ -112,6 +113,7 @@ class Stats:
         s = Stats()
         s.__dict__.update({k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()})
         s.keys = {d: list(v) for d, v in self.keys.items()}
+        s.sizes = {d: list(v) for d, v in self.sizes.items()}
         return s
 
 
@@ -497,6 +499,7 @@ class FaultProxy:
             self._stats.frames[direction] += 1
             self._stats.bytes[direction] += len(raw)
             self._stats.keys[direction].append(key)
+            self._stats.sizes[direction].append(len(raw))
             self._lock.notify_all()
             if self._frame_faults(pair, direction, key):
                 return
