@@ -94,7 +94,11 @@ Result<Response> ThinClient::Impl::await_reply(const QueryId& query_id, Duration
                                                const std::atomic<bool>* interrupt) {
   std::unique_lock lock(mu_);
   auto it = pending_.find(query_id);
-  if (it == pending_.end()) return Status(local_errc::not_found, "no pending request with this query_id");
+  if (it == pending_.end()) {
+    // close()/disconnect() between begin_call() and here has already dropped the request.
+    if (closing_) return Status(local_errc::closed, "the client was closed");
+    return Status(local_errc::not_found, "no pending request with this query_id");
+  }
   auto pending = it->second;
   const bool forever = timeout >= kForever;
   const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
