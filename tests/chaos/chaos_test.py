@@ -9,8 +9,8 @@ read position skips a box.
 
 Random fault points come from a seed printed at the start; CHAOS_SEED=N reproduces a run. Every
 wait is a bounded poll on a condition; the only timed thing is the fault itself (a blackout).
-The simulator runs with --lose-replies-while-disconnected (kpclientd drops Pigeonhole replies
-that complete while the client is away, spec §2.3) and --store (boxes survive its death)."""
+The simulator drops Pigeonhole replies that complete while the client is away, as kpclientd
+does (spec §2.3; its default), and runs with --store (its boxes survive its death)."""
 import argparse
 import errno
 import json
@@ -72,8 +72,7 @@ class Context:
         self.direct = Kpthin(args.kpthin, self.sim.config, workdir)
 
     def start_sim(self, *extra):
-        self.sim_extra = ["--store", self.store, "--lose-replies-while-disconnected"] + list(extra)
-        self.sim = Sim(self.args.sim, self.sim_dir, *self.sim_extra)
+        self.sim = Sim(self.args.sim, self.sim_dir, "--store", self.store, *extra)
 
     def channel(self, name):
         return Channel(self, name)

@@ -136,14 +136,7 @@ TEST_CASE("restart in the middle of a copy: the replay applies it exactly once")
   client.handshake(token_of(5));
   const RawChannel dest = raw_keypair(client, 5);
   const RawChannel temp = raw_keypair(client, 6);
-  CreateCourierEnvelopesFromPayload r;
-  r.payload = bytes_of("copied once");
-  r.dest_write_cap = dest.write_cap;
-  r.dest_start_index = dest.first_index;
-  r.is_start = true;
-  r.is_last = true;
-  auto envelopes = client.call<CreateCourierEnvelopesFromPayloadReply>(r, 5s);
-  write_stream(client, temp, *envelopes->envelopes);
+  write_stream(client, temp, copy_elements(client, dest, bytes_of("copied once")));
   StartResendingCopyCommand copy;
   copy.query_id = fresh_query_id();
   copy.write_cap = temp.write_cap;

@@ -95,6 +95,20 @@ inline void write_stream(RawClient& c, const RawChannel& temp, const std::vector
   }
 }
 
+// The copy-stream elements that carry `payload` to the boxes of `dest` from its first index (one
+// create_courier_envelopes_from_payload call, start and last).
+inline std::vector<kpthin::Bytes> copy_elements(RawClient& c, const RawChannel& dest, const kpthin::Bytes& payload) {
+  kpthin::CreateCourierEnvelopesFromPayload r;
+  r.payload = payload;
+  r.dest_write_cap = dest.write_cap;
+  r.dest_start_index = dest.first_index;
+  r.is_start = true;
+  r.is_last = true;
+  auto reply = c.call<kpthin::CreateCourierEnvelopesFromPayloadReply>(std::move(r));
+  if (!reply || reply->error_code != 0 || !reply->envelopes) throw std::runtime_error("create_courier_envelopes_from_payload failed");
+  return std::move(*reply->envelopes);
+}
+
 inline std::optional<kpthin::StartResendingCopyCommandReply> copy_command(RawClient& c, const RawChannel& temp,
                                                                           std::chrono::milliseconds timeout = 5s) {
   kpthin::StartResendingCopyCommand r;

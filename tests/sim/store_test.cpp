@@ -37,6 +37,13 @@ std::vector<kpsim::BoxLogRecord> load(const fs::path& file, kpthin::Status* stat
   return seen;
 }
 
+// Opens the log at `file` (replaying nothing) and appends each batch with one append().
+void append_batches(const fs::path& file, const std::vector<std::vector<kpsim::BoxLogRecord>>& batches) {
+  kpsim::BoxLog log;
+  REQUIRE(log.open(file.string(), [](const kpsim::BoxLogRecord&) {}).ok());
+  for (const auto& batch : batches) REQUIRE(log.append(batch).ok());
+}
+
 kpsim::BoxLogRecord box_record(std::uint8_t id, std::string_view sealed) {
   kpsim::BoxLogRecord r;
   r.id.fill(id);
@@ -64,13 +71,7 @@ TEST_CASE("--store: written boxes, tombstones and applied copies survive kill -9
 
     const RawChannel dest = raw_keypair(c, 2);
     const RawChannel temp = raw_keypair(c, 3);
-    CreateCourierEnvelopesFromPayload r;
-    r.payload = bytes_of("copied before the crash");
-    r.dest_write_cap = dest.write_cap;
-    r.dest_start_index = dest.first_index;
-    r.is_start = true;
-    r.is_last = true;
-    write_stream(c, temp, *c.call<CreateCourierEnvelopesFromPayloadReply>(r)->envelopes);
+    write_stream(c, temp, copy_elements(c, dest, bytes_of("copied before the crash")));
     CHECK(copy_command(c, temp)->error_code == 0);
     CHECK(sim.stat("copies_applied") == 1);
     CHECK(sim.terminate(SIGKILL) == 128 + SIGKILL);
@@ -110,15 +111,10 @@ TEST_CASE("--store: without the flag nothing survives a restart of the process")
 TEST_CASE("box log: a torn last record is dropped, the rest replays, appends continue") {
   TempDir dir;
   const fs::path file = dir.path / "log";
-  {
-    kpsim::BoxLog log;
-    REQUIRE(log.open(file.string(), [](const kpsim::BoxLogRecord&) {}).ok());
-    REQUIRE(log.append({box_record(1, "one")}).ok());
-    kpsim::BoxLogRecord copy;
-    copy.kind = kpsim::BoxLogRecord::Kind::kCopyApplied;
-    copy.id.fill(9);
-    REQUIRE(log.append({box_record(2, "two"), copy}).ok());
-  }
+  kpsim::BoxLogRecord copy;
+  copy.kind = kpsim::BoxLogRecord::Kind::kCopyApplied;
+  copy.id.fill(9);
+  append_batches(file, {{box_record(1, "one")}, {box_record(2, "two"), copy}});
   const auto whole = fs::file_size(file);
   CHECK(load(file).size() == 3);
 
@@ -136,11 +132,7 @@ TEST_CASE("box log: a torn last record is dropped, the rest replays, appends con
     CHECK(fs::file_size(dir.path / "torn") < whole - cut);  // truncated to whole records
   }
   // After dropping a torn record, new appends are read back after the surviving ones.
-  {
-    kpsim::BoxLog log;
-    REQUIRE(log.open((dir.path / "torn").string(), [](const kpsim::BoxLogRecord&) {}).ok());
-    REQUIRE(log.append({box_record(3, "three")}).ok());
-  }
+  append_batches(dir.path / "torn", {{box_record(3, "three")}});
   const auto seen = load(dir.path / "torn");
   REQUIRE(seen.size() == 3);
   CHECK(seen[2].sealed == bytes_of("three"));
@@ -149,12 +141,7 @@ TEST_CASE("box log: a torn last record is dropped, the rest replays, appends con
 TEST_CASE("box log: damage before the last record and foreign files are refused") {
   TempDir dir;
   const fs::path file = dir.path / "log";
-  {
-    kpsim::BoxLog log;
-    REQUIRE(log.open(file.string(), [](const kpsim::BoxLogRecord&) {}).ok());
-    REQUIRE(log.append({box_record(1, "first record")}).ok());
-    REQUIRE(log.append({box_record(2, "second record")}).ok());
-  }
+  append_batches(file, {{box_record(1, "first record")}, {box_record(2, "second record")}});
   {
     std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(40);  // inside the first record's id
