@@ -268,6 +268,59 @@ def cut_copy(ctx):
     ctx.check_channel(ch, reported, attempted, exact=True)
 
 
+@scenario
+def tombstone_faults(ctx):
+    """Tombstones at a remembered position: the connection cut at each client frame of
+    `tombstone` and of `tombstone --atomic -n 2`, each followed by a write; then kill -9 of a
+    `write --split lines` (the saved position lags the boxes written) followed by a tombstone. A
+    tombstone never replaces a message, and each tombstone run deletes exactly its boxes."""
+    ctx.sim.stop()
+    ctx.start_sim("--latency", "5:5")
+    ch = ctx.channel("c")
+    reported, attempted = [], []
+    tombstones = [0]
+    runs = [0]
+
+    def sweep(args, per_run):
+        frames, _ = frames_of(ctx, "tombstone", *args, ch.write)
+        tombstones[0] += per_run
+        print("  tombstone %s sends %s" % (" ".join(args), [k for k, _ in frames]))
+
+        def one(label, key):
+            runs[0] += 1
+            if expect_done(ctx.kp.run("--timeout", TIMEOUT, "tombstone", *args, ch.write, timeout=60),
+                           "tombstone %s cut %s" % (" ".join(args), label), key):
+                tombstones[0] += per_run
+            service_back(ctx)
+            after = b"after tombstone run %d" % runs[0]
+            attempted.append(after)
+            expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, after, timeout=60), "the write after")
+            reported.append(after)
+
+        cut_sweep(ctx, frames, one)
+
+    sweep([], 1)
+    sweep(["--atomic", "-n", "2"], 2)
+    for rnd in range(3):
+        lines = [b"round %d line %02d\n" % (rnd, i) for i in range(40)]
+        attempted += lines
+        path = os.path.join(ctx.dir, "input")
+        with open(path, "wb") as f:
+            f.write(b"".join(lines))
+        proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, "write", "--split", "lines", ch.write, stdin=open(path, "rb"))
+        out = Output(proc)
+        kill_after(proc, out, ctx.rng.randrange(1, 30))
+        proc.stderr.close()
+        reported += lines[:confirmed(out.data)]
+        expect_ok(ctx.kp.run("--timeout", TIMEOUT, "tombstone", ch.write, timeout=60), "the tombstone after kill -9")
+        tombstones[0] += 1
+    boxes = read_channel(ctx.direct, ch.pristine, ctx.dir)
+    ctx.check_channel(ch, reported, attempted, at_least_once=True)
+    found = sum(b.tombstone for b in boxes)
+    check(found == tombstones[0], "%d tombstone runs succeeded (counting boxes) but the channel holds %d tombstones"
+          % (tombstones[0], found))
+
+
 # ---------------------------------------------------------------- frames from a newer daemon (2)
 
 @scenario
@@ -511,10 +564,30 @@ def interrupt_copy(ctx):
 
 # --------------------------------------------------------------- kill -9 and restart of the sim
 
+def kill_sim(ctx, what):
+    """SIGKILLs the simulator and starts it again on the same socket and --store file."""
+    ctx.sim.proc.kill()
+    ctx.sim.proc.wait()
+    print("  killed the sim %s" % what)
+    ctx.sim.start()
+
+
+def finish(proc, out=None):
+    """Waits for a spawned kpthin; returns (exit code, stderr text)."""
+    code = proc.wait(120)
+    if out:
+        out.poll()
+    err = proc.stderr.read().decode(errors="replace").strip()
+    proc.stderr.close()
+    return code, err
+
+
 @scenario
 def sim_kill_restart(ctx):
-    """The simulator (with --store) is killed with SIGKILL and started again twice during a
-    `write --split lines`; kpthin reconnects to the new instance and finishes: every line once."""
+    """The simulator (with --store) is killed with SIGKILL and started again: twice during a
+    `write --split lines`, once during a `read --count`, once during a `copy --state` (at a
+    seeded client frame). kpthin reconnects to the new instance and finishes (the copy, if it
+    gives up, by --resume): every line once, every box printed once, the payload once."""
     ctx.sim.stop()
     ctx.start_sim("--latency", "5:10")
     ch = ctx.channel("c")
@@ -526,18 +599,44 @@ def sim_kill_restart(ctx):
     out = Output(proc)
     for at in sorted(ctx.rng.sample(range(5, 140), 2)):
         wait_for(lambda: confirmed(out.poll()) >= at or proc.poll() is not None, "%d confirmed lines" % at, timeout=60)
-        ctx.sim.proc.kill()
-        ctx.sim.proc.wait()
-        print("  killed the sim after %d confirmed lines" % confirmed(out.data))
-        ctx.sim.start()
-    code = proc.wait(120)
-    out.poll()
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    check(code == 0, "write --split across two sim crashes exited %d: %s" % (code, err.strip()[-600:]))
+        kill_sim(ctx, "after %d confirmed lines" % confirmed(out.data))
+    code, err = finish(proc, out)
+    check(code == 0, "write --split across two sim crashes exited %d: %s" % (code, err[-600:]))
     check(confirmed(out.data) == len(lines), "reported %d of %d lines" % (confirmed(out.data), len(lines)))
     check(ctx.sim.stats()["boxes"] >= len(lines), "the restarted sim must have the boxes from its store")
-    ctx.check_channel(ch, lines, lines, exact=True)
+    reported = list(lines)
+
+    proc = ctx.kp.spawn("--json", "--timeout", "60s", "read", "--count", str(len(lines)), ch.read)
+    out = Output(proc)
+    at = ctx.rng.randrange(5, 100)
+    wait_for(lambda: out.lines() >= at or proc.poll() is not None, "%d printed boxes" % at, timeout=60)
+    kill_sim(ctx, "after %d printed boxes" % out.lines())
+    code, err = finish(proc, out)
+    check(code == 0, "read --count across a sim crash exited %d: %s" % (code, err[-600:]))
+    summary = check_reads(read_channel(ctx.direct, ch.pristine, ctx.dir), [parse_boxes(out.data)])
+    check(summary.endswith(" 0 again after a crash"), "one reader run must print each box once: " + summary)
+
+    payload = bytes(ctx.rng.getrandbits(8) for _ in range(6 * BOX_PAYLOAD))
+    chunks = [payload[i:i + BOX_PAYLOAD] for i in range(0, len(payload), BOX_PAYLOAD)]
+    src, state = os.path.join(ctx.dir, "payload"), os.path.join(ctx.dir, "copy.state")
+    with open(src, "wb") as f:
+        f.write(payload)
+    start = len(ctx.proxy.snapshot().keys[UP])
+    point = ctx.rng.randrange(2, 14)
+    proc = ctx.kp.spawn("--timeout", "60s", "copy", "--state", state, "--to", ch.write, "--file", src,
+                        stdout=subprocess.DEVNULL)
+    ctx.proxy.wait_for(lambda s: len(s.keys[UP]) - start >= point or proc.poll() is not None,
+                       "client frame %d of the copy" % point, timeout=60)
+    kill_sim(ctx, "after client frame %d of copy --state" % point)
+    code, err = finish(proc)
+    if code != 0:
+        check(os.path.exists(state), "a copy that failed across a sim crash must keep its state: %s" % err)
+        expect_ok(ctx.kp.run("--timeout", "60s", "copy", "--resume", "--state", state, timeout=120),
+                  "copy --resume after the sim crash")
+    reported += chunks
+    expect_ok(ctx.kp.run("write", ch.write, "after the copy"), "the write after the copy")
+    reported.append(b"after the copy")
+    ctx.check_channel(ch, reported, list(reported), exact=True)
 
 
 # ------------------------------------------------------------------------ full disk (item 3)
