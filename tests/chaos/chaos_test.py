@@ -408,6 +408,56 @@ def kill_write_split(ctx):
 
 
 @scenario
+def stale_inflight(ctx):
+    """kill -9 of `write --split lines` while some of its write requests are still on their way
+    (the proxy holds them, as kpclientd's ARQ may for seconds); a rerun with new lines starts; the
+    old requests land in boxes the rerun has not written yet, then the rerun goes on. No line the
+    rerun reports written may be lost in a box an old request filled."""
+    ch = ctx.channel("c")
+    old = [b"old line %d\n" % i for i in range(6)]
+    new = [b"new line %d\n" % i for i in range(6)]
+    path = os.path.join(ctx.dir, "input")
+    with open(path, "wb") as f:
+        f.write(b"".join(old))
+    saved = open(ch.write, "rb").read()
+    # The old run's write requests from the second on stay in the proxy.
+    ctx.proxy.hold_key(SREM, nth=2, name="old")
+    proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, "write", "--split", "lines", ch.write, stdin=open(path, "rb"))
+    out = Output(proc)
+    ctx.proxy.wait_for(lambda s: s.count(UP, SREM) >= len(old) or proc.poll() is not None,
+                       "the old run to send its write requests")
+    wait_for(lambda: open(ch.write, "rb").read() != saved or proc.poll() is not None,
+             "the old run to save its first box")
+    proc.kill()
+    proc.wait()
+    out.poll()
+    proc.stderr.close()
+    reported = old[:confirmed(out.data)]
+    held = ctx.proxy.snapshot().count(UP, SREM) - 1
+    print("  old run killed: %d line(s) reported, %d write request(s) held" % (len(reported), held))
+    # The rerun: its first write request reaches the daemon, the later ones wait.
+    ctx.proxy.hold_key(SREM, nth=2, name="new")
+    with open(path, "wb") as f:
+        f.write(b"".join(new))
+    start = len(ctx.proxy.snapshot().keys[UP])
+    proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, "write", "--split", "lines", ch.write, stdin=open(path, "rb"))
+    out = Output(proc)
+    ctx.proxy.wait_for(lambda s: s.holds == 2 or proc.poll() is not None, "the rerun's second write request")
+    boxes = ctx.sim.stats()["boxes"]
+    ctx.proxy.release(UP, name="old")
+    wait_for(lambda: ctx.sim.stats()["boxes"] > boxes, "an old request to land")
+    ctx.proxy.release(UP, name="new")
+    code = proc.wait(60)
+    out.poll()
+    err = proc.stderr.read().decode(errors="replace").strip()
+    proc.stderr.close()
+    print("  rerun sent %s" % ctx.proxy.snapshot().keys[UP][start:])
+    check(code == 0, "the rerun exited %d: %s" % (code, err))
+    reported += new[:confirmed(out.data)]
+    ctx.check_channel(ch, reported, old + new)
+
+
+@scenario
 def kill_read_count(ctx):
     """kill -9 of `read --count` at seeded points, then again from the saved position: every box
     is printed, the printed boxes are the channel's, and no saved position skips one."""

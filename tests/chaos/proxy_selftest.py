@@ -96,6 +96,17 @@ def run(sim_binary):
             check(not has_data(conn.sock), "a stalled reply must not reach the client")
             proxy.release(DOWN)
             conn.wait_for(lambda m: "get_pki_document_reply" in m)
+            # hold_key sets one request kind aside while the others go on, until released.
+            proxy.hold_key("get_pki_document", name="h")
+            conn.send({"get_pki_document": {"query_id": b"u" * 16, "epoch": 0}})
+            kind, _ = conn.call("get_directory_authorities", {})
+            check(kind == "get_directory_authorities_reply", "a request of another kind passes a hold")
+            check(not any("get_pki_document_reply" in m for m in conn.pending) and not has_data(conn.sock),
+                  "the held request must not have been answered")
+            proxy.release(UP, name="h")
+            conn.wait_for(lambda m: "get_pki_document_reply" in m)
+            check(proxy.snapshot().holds == 1, "one hold fired")
+
             # A stall armed on a reply key holds exactly that reply (and what follows) back.
             proxy.stall_at_key("get_pki_document_reply")
             conn.send({"get_pki_document": {"query_id": b"t" * 16, "epoch": 0}})

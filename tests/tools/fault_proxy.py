@@ -100,6 +100,7 @@ class Stats:
         self.sizes = {UP: [], DOWN: []}  # their sizes in bytes, length prefix included
         self.cuts = 0
         self.stalls = 0            # stall_at_key() faults that fired
+        self.holds = 0             # hold_key() faults that fired
         self.injected = 0
         self.rewritten = 0
         self.blackouts_over = 0
@@ -127,7 +128,7 @@ class _Half:
         self.outbuf = b""    # complete frames waiting to be written
         self.eof = False     # the source closed its sending side
         self.shut = False    # we shut the destination's receiving side down
-        self.stalled = False
+        self.gone = False    # the destination failed: what arrives is counted, then dropped
 
 
 class _Pair:
@@ -136,6 +137,9 @@ class _Pair:
         self.upstream = upstream
         self.id = pair_id
         self.halves = {UP: _Half(UP), DOWN: _Half(DOWN)}
+        self.stalled = {UP: None, DOWN: None}  # name of the stall_at_key() holding a direction
+        self.holding = {UP: None, DOWN: None}  # (key, name) of a hold_key() in force
+        self.held = []                          # (direction, frame) set aside by hold_key()
         self.cut_after_flush = False  # the reason, once a cut waits for its frame to go out
         self.cut_direction = UP
         self.pending_blackout = (0.0, "refuse")
@@ -268,17 +272,37 @@ class FaultProxy:
         with self._lock:
             self._stall[direction] = True
 
-    def stall_at_key(self, key, nth=1, direction=DOWN):
-        """Stalls `direction` just before its nth frame (counted from now) with top-level key
-        `key` would be forwarded; that frame and everything after it wait for release(). E.g.
-        hold a reply back, change the world (fill a disk), then let the client see the reply."""
-        self._arm(dict(kind="stall", direction=direction, key=key, left=nth))
+    def stall_at_key(self, key, nth=1, direction=DOWN, name="stall"):
+        """Stalls `direction` of the connection that is about to forward its nth frame (counted
+        from now, across connections) with top-level key `key`: that frame and everything after
+        it on that connection wait for release() (other connections go on). E.g. hold a reply
+        back, change the world (fill a disk), then let the client see the reply; or hold a
+        client's requests after it was killed. `name` lets release() pick this stall."""
+        self._arm(dict(kind="stall", direction=direction, key=key, left=nth, name=name))
 
-    def release(self, direction=None):
-        """Resumes forwarding a stalled direction (both if None)."""
+    def hold_key(self, key, nth=1, direction=UP, name="hold"):
+        """From the nth frame (counted from now, across connections) with top-level key `key` in
+        `direction` on, that connection's frames with that key are set aside while its other
+        frames go on (the daemon answers requests independently, so this is a delay, not a
+        reordering it could notice); release() sends them, in order."""
+        self._arm(dict(kind="hold", direction=direction, key=key, left=nth, name=name))
+
+    def release(self, direction=None, name=None):
+        """Resumes forwarding a stalled direction (both if None): the global stall(), the
+        connections stalled by stall_at_key() and the frames set aside by hold_key() (only those
+        under `name`, if given)."""
         with self._lock:
             for d in ([direction] if direction else [UP, DOWN]):
-                self._stall[d] = False
+                if name is None:
+                    self._stall[d] = False
+                for pair in self._pairs.values():
+                    if name is None or pair.stalled[d] == name:
+                        pair.stalled[d] = None
+                    if pair.holding[d] is not None and (name is None or pair.holding[d][1] == name):
+                        pair.holding[d] = None
+                        for held_direction, raw in [h for h in pair.held if h[0] == d]:
+                            pair.halves[d].outbuf += raw
+                        pair.held = [h for h in pair.held if h[0] != d]
         self._wake()
 
     def disarm(self):
@@ -492,7 +516,10 @@ class FaultProxy:
             if direction == DOWN and self._rewrites:
                 body = self._rewrite(body)
                 raw = frame(body)
-            half.outbuf += raw
+            if self._holds(pair, direction, key):
+                pair.held.append((direction, raw))
+            else:
+                half.outbuf += raw
             for fault in self._faults:
                 if fault["kind"] == "bytes" and fault["direction"] == direction:
                     fault["left"] -= len(raw)
@@ -500,14 +527,31 @@ class FaultProxy:
             self._stats.bytes[direction] += len(raw)
             self._stats.keys[direction].append(key)
             self._stats.sizes[direction].append(len(raw))
+            if half.gone:
+                half.outbuf = b""
             self._lock.notify_all()
             if self._frame_faults(pair, direction, key):
                 return
+
+    def _holds(self, pair, direction, key):
+        """True if this frame is to be held aside (hold_key()); arms the hold on its nth frame."""
+        for fault in list(self._faults):
+            if fault["kind"] == "hold" and fault["direction"] == direction and fault["key"] == key:
+                fault["left"] -= 1
+                if fault["left"] <= 0:
+                    self._faults.remove(fault)
+                    pair.holding[direction] = (key, fault["name"])
+                    self._stats.holds += 1
+                    self.log("holding %s frames %s" % (direction, key))
+        holding = pair.holding[direction]
+        return holding is not None and holding[0] == key
 
     def _frame_faults(self, pair, direction, key):
         """Fires the faults this forwarded frame triggers; True if the pair is now cut."""
         for fault in list(self._faults):
             if fault["direction"] != direction or fault["kind"] == "bytes":
+                continue
+            if fault["kind"] == "hold":
                 continue
             if fault["kind"] in ("key", "inject", "stall") and fault["key"] != key:
                 continue
@@ -517,7 +561,7 @@ class FaultProxy:
             self._faults.remove(fault)
             if fault["kind"] == "stall":
                 # The frame is queued but not yet written: flushing happens after this returns.
-                self._stall[direction] = True
+                pair.stalled[direction] = fault["name"]
                 self._stats.stalls += 1
                 self.log("stalled %s before %s" % (direction, key))
                 self._lock.notify_all()
@@ -542,7 +586,7 @@ class FaultProxy:
     def _flush(self, pair):
         """Writes queued output; closes what is finished. Returns False if the pair is gone."""
         for direction, half in pair.halves.items():
-            if self._stall[direction] and not (pair.cut_after_flush and direction == pair.cut_direction):
+            if self._stalled(pair, direction) and not (pair.cut_after_flush and direction == pair.cut_direction):
                 continue
             while half.outbuf:
                 try:
@@ -550,11 +594,14 @@ class FaultProxy:
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:
-                    self._close_pair(pair)
-                    return False
+                    # The destination is gone (a killed client): drop what was queued for it, but
+                    # keep the other direction, whose held requests may still be released.
+                    half.gone = True
+                    half.outbuf = b""
+                    break
                 half.outbuf = half.outbuf[n:]
                 self._stats.delivered[direction] += n
-            if half.eof and not half.outbuf and not half.shut:
+            if half.eof and not half.outbuf and not half.shut and not any(d == direction for d, _ in pair.held):
                 try:
                     pair.dst(direction).shutdown(socket.SHUT_WR)
                 except OSError:
@@ -571,6 +618,9 @@ class FaultProxy:
             return False
         return True
 
+    def _stalled(self, pair, direction):
+        return self._stall[direction] or pair.stalled[direction] is not None
+
     def _interest(self, pair):
         events = {pair.client: 0, pair.upstream: 0}
         if not pair.cut_after_flush:
@@ -579,7 +629,7 @@ class FaultProxy:
             if not pair.halves[DOWN].eof:
                 events[pair.upstream] |= selectors.EVENT_READ
         for direction, half in pair.halves.items():
-            if half.outbuf and (not self._stall[direction] or
+            if half.outbuf and (not self._stalled(pair, direction) or
                                 (pair.cut_after_flush and direction == pair.cut_direction)):
                 events[pair.dst(direction)] |= selectors.EVENT_WRITE
         for sock, ev in events.items():
