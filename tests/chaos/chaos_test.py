@@ -82,10 +82,12 @@ class Context:
         print("  %s: %s" % (os.path.basename(ch.write), summary))
 
     def close(self):
-        if self.proxy:
-            self.proxy.stop()
-        if self.sim:
-            self.sim.stop()
+        try:
+            if self.proxy:
+                self.proxy.stop()
+        finally:
+            if self.sim:
+                self.sim.stop()  # even if stopping the proxy failed: no simulator outlives the test
 
 
 def run_json(kp, *args, stdin=None, timeout=60):

@@ -170,8 +170,10 @@ def run(sim_binary):
                 cli.terminate()
                 check(cli.wait(10) == 0, "the CLI exits 0 on SIGTERM")
         finally:
-            proxy.stop()
-            sim.stop()
+            try:
+                proxy.stop()
+            finally:
+                sim.stop()  # even if stopping the proxy failed: no simulator outlives the test
 
 
 def main():
