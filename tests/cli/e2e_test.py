@@ -269,7 +269,7 @@ def copy_resume_stale(ctx):
     confirmed boxes. Resuming from an older state rewrites confirmed temporary boxes with the same
     content, which the daemon accepts (a default write is idempotent); the payload arrives once."""
     kp, d = ctx.kp, ctx.dir
-    ctx.restart_sim("--pacing", "5")
+    ctx.restart_sim("--pacing", "50")  # 21 stream boxes take about a second
     kp.ok("keypair", "c")
     blob = random.Random(6).randbytes(30_000)
     open(os.path.join(d, "blob"), "wb").write(blob)
@@ -280,9 +280,12 @@ def copy_resume_stale(ctx):
         return saved_copy_state(state, lambda s: s["elements_written"] > 0)
 
     wait_for(progressed, "the copy to confirm some stream boxes", timeout=60)
-    # A crash: no chance to save anything more.
+    # Take the mixnet away so the copy cannot finish before the kill on a loaded machine (only
+    # round trips already under way complete), then crash: no chance to save anything more.
+    ctx.sim.control("offline")
     p.kill()
     p.communicate(timeout=30)
+    ctx.sim.control("online")
     later = json.load(open(state))
     check(0 < later["elements_written"] < later["elements_total"], "partial progress: %r" % later["elements_written"])
     # The oldest state the command wrote (before the first box), as if every background save had
