@@ -56,10 +56,22 @@ void BoxWriter::check_boxes(std::optional<Bytes> read_cap, bool strict) {
   checking_ = true;
 }
 
+void BoxWriter::recover(std::uint64_t boxes) {
+  recovery_left_ = boxes;
+  recovery_counting_ = false;
+  if (boxes != 0) checking_ = true;
+}
+
 void BoxWriter::write_with_verdict(ByteView plaintext) {
   finish();  // the verdict is on the box after every box sent so far
   for (;;) {
-    CheckedWrite result = write_checked(session_, write_cap_, check_->read_cap, plaintext, view(next_index_), what);
+    CheckedWrite result;
+    try {
+      result = write_checked(session_, write_cap_, check_->read_cap, plaintext, view(next_index_), what);
+    } catch (...) {
+      unsettled_ = true;  // the request may still land
+      throw;
+    }
     next_index_ = result.next_index;
     if (result.verdict == BoxVerdict::kHoldsOther) {
       if (check_->strict) {
@@ -80,8 +92,10 @@ void BoxWriter::write_with_verdict(ByteView plaintext) {
     if (result.verdict == BoxVerdict::kHoldsThis) {
       ++already_stored_;  // the next box may hold the next message too: keep checking
     } else {
-      checking_ = check_->strict;
+      recovery_counting_ = true;
     }
+    if (recovery_counting_ && recovery_left_ != 0) --recovery_left_;
+    if (result.verdict == BoxVerdict::kStored) checking_ = check_->strict || recovery_left_ != 0;
     confirmed_ = next_index_;
     ++confirmed_count_;
     if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
@@ -139,6 +153,7 @@ void BoxWriter::collect(bool wait_for_front) {
     wait_for_front = false;
     Result<ResendResult> result = front.result.get();
     if (!result) {
+      unsettled_ = true;  // a failed (timed out, interrupted, cancelled) write may still land
       Status status = result.status();
       std::uint64_t box = confirmed_count_ + 1;
       in_flight_.pop_front();
@@ -154,6 +169,7 @@ void BoxWriter::collect(bool wait_for_front) {
 
 void BoxWriter::drain_after_failure() {
   // Later boxes may still succeed, but the position must not pass the failed one.
+  if (!in_flight_.empty()) unsettled_ = true;
   request_cancel();
   for (InFlight& f : in_flight_) f.result.wait();
   in_flight_.clear();

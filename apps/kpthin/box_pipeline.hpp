@@ -42,6 +42,16 @@ class BoxWriter {
   // (--box-exists-error) every box is checked and one holding other data fails with exit 8
   // instead of being passed over.
   void check_boxes(std::optional<Bytes> read_cap, bool strict);
+  // Recovery after a run that died with boxes on their way (write_marker.hpp): after
+  // check_boxes(), write() keeps checking every box until `boxes` boxes are stored (or found
+  // holding this message) counting from the first free box, since a request of the dead run may
+  // land in any of them after a check of the first one. Costs one round trip per box.
+  void recover(std::uint64_t boxes);
+  // True once the boxes recover() asked for are checked (or recover() was never called).
+  bool recovered() const { return recovery_left_ == 0; }
+  // True if no box this writer sent can still land unseen: none is in flight and no request
+  // ended in a failure whose box is unknown (a timeout, an interrupt, a lost connection).
+  bool settled() const { return in_flight_.empty() && !unsettled_; }
 
   // The index after the last confirmed box (what to save).
   const Bytes& confirmed_index() const { return confirmed_; }
@@ -85,6 +95,9 @@ class BoxWriter {
   std::atomic<bool> reconnected_{false};
   std::uint64_t already_stored_ = 0;
   std::uint64_t passed_over_ = 0;
+  std::uint64_t recovery_left_ = 0;
+  bool recovery_counting_ = false;  // a free box was found: recovery counts from here
+  bool unsettled_ = false;
 };
 
 // What one read produced.

@@ -16,6 +16,7 @@
 #include "position_saver.hpp"
 #include "progress.hpp"
 #include "session.hpp"
+#include "write_marker.hpp"
 
 namespace kpthin::cli {
 namespace {
@@ -81,28 +82,48 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
     }
   };
 
-  if (!split) {
-    Bytes message;
-    if (opt.message) {
-      message.assign(opt.message->begin(), opt.message->end());
-      if (message.size() > limit) {
-        fail(ExitCode::kUsage, "MESSAGE is " + std::to_string(message.size()) + " bytes, more than the box limit of " +
-                                   std::to_string(limit) + " bytes; use --split SIZE or `kpthin copy`");
-      }
-    } else {
-      message = read_single_message(fd, limit, opt.file.empty() || opt.file == "-" ? "standard input" : opt.file);
-    }
-    sizes.push_back(message.size());
-    writer.write(view(message));
-  } else {
-    InputSplitter splitter(fd, *split, limit);
-    while (std::optional<Bytes> message = splitter.next()) {
-      sizes.push_back(message->size());
-      writer.write(view(*message));
-    }
+  UnfinishedMarker marker(channel.real_path());
+  if (marker.found()) {
+    // A dead run's requests land at most one window past its confirmed position, and its
+    // confirmations (the courier's) may run ahead of the replicas by as much again.
+    const std::uint64_t boxes = 2 * kDefaultWindow;
+    writer.recover(boxes);
+    note("an earlier write to " + path + " did not finish, so some of its boxes may still arrive; checking the next " +
+         std::to_string(boxes) + " boxes one by one (slower), so that none of them is written over");
   }
-  writer.finish();
-  saver.flush();
+  marker.set();  // before the first request: from here a crash may leave boxes on their way
+  try {
+    if (!split) {
+      Bytes message;
+      if (opt.message) {
+        message.assign(opt.message->begin(), opt.message->end());
+        if (message.size() > limit) {
+          fail(ExitCode::kUsage, "MESSAGE is " + std::to_string(message.size()) + " bytes, more than the box limit of " +
+                                     std::to_string(limit) + " bytes; use --split SIZE or `kpthin copy`");
+        }
+      } else {
+        message = read_single_message(fd, limit, opt.file.empty() || opt.file == "-" ? "standard input" : opt.file);
+      }
+      sizes.push_back(message.size());
+      writer.write(view(message));
+    } else {
+      InputSplitter splitter(fd, *split, limit);
+      while (std::optional<Bytes> message = splitter.next()) {
+        sizes.push_back(message->size());
+        writer.write(view(*message));
+      }
+    }
+    writer.finish();
+    saver.flush();
+  } catch (...) {
+    // The marker goes only if nothing this run sent can still land (e.g. a full disk after every
+    // box was confirmed); an interrupted run's packets may already be in the mixnet.
+    if (writer.settled() && writer.recovered()) marker.clear();
+    throw;
+  }
+  // A recovery cut short by the end of the input keeps the marker: the boxes further on that the
+  // dead run may still fill are unchecked.
+  if (writer.recovered()) marker.clear();
   if (fd > STDIN_FILENO) ::close(fd);
   if (writer.passed_over_count() != 0) {
     note("passed over " + std::to_string(writer.passed_over_count()) + " box(es) of " + path +
