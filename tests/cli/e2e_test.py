@@ -811,6 +811,49 @@ def kill_split_then_write(ctx):
 
 
 @scenario
+def unfinished_write_marker(ctx):
+    """A write run keeps NAME.write.unfinished (beside the file a link points to) only while boxes
+    may be on their way: a run that finishes removes it, a killed run leaves it, and the next run
+    checks the boxes one by one, keeping the marker until it has stored 64 boxes past the first
+    free one."""
+    kp, d = ctx.kp, ctx.dir
+    ctx.restart_sim("--pacing", "2")
+    kp.ok("keypair", "c")
+    os.mkdir(os.path.join(d, "keys"))
+    os.rename(os.path.join(d, "c.write"), os.path.join(d, "keys", "c.write"))
+    os.symlink("keys/c.write", os.path.join(d, "c.write"))
+    marker = os.path.join(d, "keys", "c.write.unfinished")
+    kp.ok("write", "--split", "lines", "c.write", stdin=b"a\nb\n")
+    kp.ok("write", "c.write", "c\n")
+    check(sorted(os.listdir(os.path.join(d, "keys"))) == ["c.write"] and not os.path.exists(d + "/c.write.unfinished"),
+          "finished runs leave no marker: %s" % os.listdir(os.path.join(d, "keys")))
+    p = kp.spawn("write", "--split", "lines", "c.write", stdin=subprocess.PIPE)
+    p.stdin.write(b"".join(b"%d\n" % i for i in range(1, 401)))
+    p.stdin.close()
+    wait_for(lambda: ctx.sim.stats().get("req.start_resending_encrypted_message", 0) >= 100,
+             "the stream to be under way", timeout=60)
+    p.kill()
+    p.wait(timeout=30)
+    p.stderr.close()
+    check(os.path.exists(marker), "a killed run leaves the marker")
+    code, _, err = kp.run("write", "--split", "lines", "c.write", stdin=b"short 1\nshort 2\n")
+    check(code == 0 and "did not finish" in err and "checking the next 64 boxes one by one" in err,
+          "the rerun says it checks (exit %d): %s" % (code, err))
+    check(os.path.exists(marker), "two boxes are not the 64 the dead run may still fill: the marker stays")
+    long = [b"long %d" % i for i in range(70)]
+    code, _, err = kp.run("write", "--split", "lines", "c.write", stdin=b"".join(x + b"\n" for x in long))
+    check(code == 0 and "did not finish" in err, "exit %d: %s" % (code, err))
+    check(not os.path.exists(marker), "a run that stored 64 boxes past the first free one removes the marker")
+    code, _, err = kp.run("write", "c.write", "last")
+    check(code == 0 and "did not finish" not in err, "no check after the recovery (exit %d): %s" % (code, err))
+    got = read_all_no_wait(kp, "c.read").split(b"\n")
+    check(got[:3] == [b"a", b"b", b"c"] and got[-73:] == [b"short 1", b"short 2"] + long + [b"last"],
+          "every message reads back, in order: %r ... %r" % (got[:4], got[-4:]))
+    dead = got[3:-73]
+    check(dead == [b"%d" % i for i in range(1, len(dead) + 1)], "the killed run's stored lines, in order")
+
+
+@scenario
 def stale_position_tombstone(ctx):
     """tombstone at a stale position never deletes the message there; tombstones already in
     place count toward --count."""
