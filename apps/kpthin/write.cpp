@@ -91,7 +91,9 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
     note("an earlier write to " + path + " did not finish, so some of its boxes may still arrive; checking the next " +
          std::to_string(boxes) + " boxes one by one (slower), so that none of them is written over");
   }
-  marker.set();  // before the first request: from here a crash may leave boxes on their way
+  // Only a run with several boxes in flight needs the marker: one that checks each box before the
+  // next (a single message, --box-exists-error) leaves at most the box the next run checks first.
+  if (split && !opt.box_exists_error) marker.set();  // before the first request
   try {
     if (!split) {
       Bytes message;
