@@ -6,8 +6,13 @@ Scenarios re-express thin_client's tests/test_new_pigeonhole_api.py and katzenpo
 client/pigeonhole_docker_test.go where a CLI applies: write/read round trip, maximum box size,
 many boxes in order, tombstones, copy commands to one and two channels, atomic tombstone ranges,
 echo, PKI readiness, read timeout with a cancel at the daemon, daemon restart mid-write.
+Issue 9's faults against the real replicas: a blackout between kpthin and kpclientd (through
+tests/tools/fault_proxy.py) while a write, a read and a copy wait for their reply, and a kill -9
+of `write --split lines` followed by a rerun; each is checked by reading the channel from its start.
 Every wait is bounded (mixnet operations take seconds to minutes); nothing sleeps blindly.
 """
+import base64
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -17,9 +22,17 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "tools"))
 import kpwire  # noqa: E402
+from fault_proxy import DOWN, UP, FaultProxy  # noqa: E402
 from scenario import Failure, check, run_one, wait_for  # noqa: E402
 
 OP_TIMEOUT = 600   # seconds for one kpthin process (a box write/read is seconds; allow epochs)
+# Issue 9's blackout: longer than the Pigeonhole ARQ round trip (the reply comes back while kpthin
+# is away and kpclientd drops it), shorter than the mixnet's 30 s SessionGracePeriod (the session
+# resumes with the same instance: kpclientd replays nothing).
+BLACKOUT = 20
+# A command that straddles the blackout finishes in ARQ + blackout + ARQ (about a minute); one
+# still running after this waits for a reply that will never come.
+HANG = 150
 
 
 class Ctx:
@@ -34,13 +47,19 @@ class Ctx:
         self.dir = tempfile.mkdtemp(prefix="kpthin-mixnet-")
         self.timings = []
 
-    def argv(self, args):
-        return [self.kpthin, "-c", self.config] + list(args)
+    def argv(self, args, config=None):
+        return [self.kpthin, "-c", config or self.config] + list(args)
 
-    def run(self, *args, stdin=None, timeout=OP_TIMEOUT):
-        """Runs kpthin; returns (exit code, stdout bytes, stderr text) and records its wall time."""
+    def run(self, *args, stdin=None, timeout=OP_TIMEOUT, config=None):
+        """Runs kpthin (dialling `config`, default the mixnet's kpclientd); returns (exit code,
+        stdout bytes, stderr text) and records its wall time. Fails if it runs past `timeout`."""
         t0 = time.monotonic()
-        p = subprocess.run(self.argv(args), input=stdin, cwd=self.dir, capture_output=True, timeout=timeout)
+        try:
+            p = subprocess.run(self.argv(args, config), input=stdin, cwd=self.dir, capture_output=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise Failure("kpthin %s still ran after %ds (killed); it waits for a reply that will never come: %s"
+                          % (" ".join(args), timeout, (e.stderr or b"").decode(errors="replace").strip()))
         seconds = time.monotonic() - t0
         self.timings.append((" ".join(a if len(a) < 40 else a[:37] + "..." for a in args), seconds))
         print("  %6.1fs exit %d: kpthin %s" % (seconds, p.returncode, self.timings[-1][0]), flush=True)
@@ -59,6 +78,16 @@ class Ctx:
     def spawn(self, *args):
         return subprocess.Popen(self.argv(args), cwd=self.dir, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def spawn_run(self, *args, **kw):
+        """Starts self.ok(*args, **kw) in the background (or, if args[0] is callable,
+        args[0](*args[1:], **kw)); returns a function that waits for it and returns its result."""
+        call = args[0] if callable(args[0]) else self.ok
+        args = args[1:] if callable(args[0]) else args
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        future = pool.submit(call, *args, **kw)
+        pool.shutdown(wait=False)
+        return future.result
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -85,6 +114,110 @@ def read_to_end(ctx, channel):
     code, out, err = ctx.run("read", "--no-wait", "--count", "1000", channel)
     check(code == 6, "reading to the end of %s should stop with exit 6, got %d: %s" % (channel, code, err.strip()))
     return out
+
+
+def read_exactly(ctx, channel, count):
+    """The next `count` boxes of `channel` (waiting for each, bounded), then checks that the box
+    after them is empty. A lost box shows as exit 5: a reader waits for it in vain."""
+    code, out, err = ctx.run("--timeout", "90s", "read", "--count", str(count), channel)
+    check(code == 0, "reading %d boxes from %s exited %d (5: a box never came, lost?): %s"
+          % (count, channel, code, err.strip()))
+    ctx.expect(6, "read", "--no-wait", channel)
+    return out
+
+
+def in_parallel(*calls):
+    """Runs the zero-argument callables at once (independent mixnet round trips overlap their
+    waits) and returns their results in order; the first exception is raised."""
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result() for f in [pool.submit(c) for c in calls]]
+
+
+def channel_index(ctx, name):
+    """The MessageBoxIndex saved in a channel file (kpthin-channel(5))."""
+    for line in ctx.file(name).decode().splitlines():
+        if line.startswith("index"):
+            return base64.b64decode(line.split("=", 1)[1].strip().strip('"'))
+    raise Failure("no index in %s" % name)
+
+
+def boxes_between(ctx, first, index, limit):
+    """How many next_message_box_index steps lead from `first` to `index` (None past `limit`)."""
+    conn = kpwire.ThinConnection(ctx.config, timeout=60)
+    conn.handshake()
+    try:
+        for steps in range(limit + 1):
+            if first == index:
+                return steps
+            first = conn.call("next_message_box_index", {"message_box_index": first})[1]["next_message_box_index"]
+        return None
+    finally:
+        conn.close()
+
+
+class Blackout:
+    """A fault proxy (tests/tools/fault_proxy.py) between kpthin and kpclientd that cuts the
+    connection while kpthin waits for the reply to the first client frame `key`, then refuses
+    connections for BLACKOUT seconds. kpthin dials it through `config`.
+
+    Where the cut falls decides what kpclientd v0.0.99 loses (client/incoming_conn.go,
+    client/listener.go PickNextRequest, client/daemon.go handleReply):
+      sent=None: right after forwarding the frame. The request still sits in the closed
+        connection's send queue and is dropped with it: kpclientd never sends it.
+      sent=TEXT: once kpclientd's log shows TEXT (the request went into the mixnet). The reply
+        comes back while kpthin is away and kpclientd drops it ("no connection for AppID"):
+        the box is written, kpthin does not know. Replies are held in the proxy from the
+        forwarded frame on, so kpthin never sees one that beats the cut."""
+
+    def __init__(self, ctx, key, sent=None):
+        _, daemon = kpwire.dial_address(ctx.config)
+        self.t0 = time.monotonic()
+        self.ctx = ctx
+        self.key = key
+        self.sent = sent
+        self.proxy = FaultProxy(ctx.path("proxy.sock"), daemon, log=self.note)
+        if sent is None:
+            self.proxy.cut_after_key(key, blackout=BLACKOUT)
+        self.config = self.proxy.write_config(ctx.path("proxy.toml"))
+        self.log_offset = ctx.daemon_log_size()
+
+    def note(self, line):
+        print("  %6.1fs proxy: %s" % (time.monotonic() - self.t0, line), flush=True)
+
+    def __enter__(self):
+        self.proxy.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.proxy.stop()
+
+    def ok(self, *args):
+        """Runs kpthin through the proxy and cuts as configured; returns its stdout. kpthin must
+        exit 0 within HANG seconds."""
+        done = self.ctx.spawn_run(*args, config=self.config, timeout=HANG)
+        if self.sent is not None:
+            self.proxy.wait_for(lambda st: st.count(UP, self.key) >= 1, "kpthin to send %s" % self.key, timeout=HANG)
+            self.proxy.stall(DOWN)
+            wait_for(lambda: self.sent in self.ctx.daemon_log_since(self.log_offset),
+                     "kpclientd to log %r" % self.sent, 120, interval=0.02)
+            self.note("kpclientd sent the request into the mixnet")
+            self.proxy.cut_now(blackout=BLACKOUT)
+            self.proxy.wait_for(lambda st: st.cuts >= 1, "the cut", timeout=10)
+            self.proxy.release(DOWN)   # for the connections after the blackout
+        return done()
+
+    def check_hit(self):
+        """The fault happened as designed: one cut after `key`, the whole blackout, and
+        kpclientd resumed the session. Returns how many Pigeonhole replies kpclientd dropped."""
+        stats = self.proxy.snapshot()
+        check(stats.cuts == 1, "the proxy cut %d connections, expected 1 (after %s)" % (stats.cuts, self.key))
+        check(stats.blackouts_over == 1, "kpthin finished before the blackout ended")
+        log = self.ctx.daemon_log_since(self.log_offset)
+        check("Session resumed" in log, "kpclientd did not resume the session after the %ds blackout" % BLACKOUT)
+        dropped = log.count("handlePigeonholeARQReply: no connection for AppID")
+        print("  kpclientd dropped %d Pigeonhole repl%s while kpthin was away"
+              % (dropped, "y" if dropped == 1 else "ies"), flush=True)
+        return dropped
 
 
 def geometry(ctx):
@@ -208,8 +341,86 @@ def restart_mid_write(ctx):
     ctx.expect(6, "read", "--no-wait", "c.read")
 
 
+SENT_MESSAGE = "startResendingEncryptedMessage: isRead="   # kpclientd's debug log (pigeonhole.go)
+SENT_COPY = "startResendingCopyCommand: Sending copy command"
+
+
+def blackout_write(ctx):
+    ctx.ok("keypair", "c")
+    # The request lost in kpclientd's queue, then the reply lost while away (box written).
+    with Blackout(ctx, "start_resending_encrypted_message") as blackout:
+        blackout.ok("write", "c.write", "first")
+        blackout.check_hit()
+    with Blackout(ctx, "start_resending_encrypted_message", sent=SENT_MESSAGE) as blackout:
+        blackout.ok("write", "c.write", "second")
+        blackout.check_hit()
+    ctx.ok("write", "c.write", "third")
+    check(read_exactly(ctx, "c.read", 3) == b"firstsecondthird",
+          "a fresh reader did not get first, second, third")
+
+
+def blackout_read(ctx):
+    ctx.ok("keypair", "c")
+    ctx.write_file("fresh.read", ctx.file("c.read"))
+    ctx.ok("write", "c.write", "first")
+    with Blackout(ctx, "start_resending_encrypted_message", sent=SENT_MESSAGE) as blackout:
+        # While the reader is away, the writer writes the next box: the read must still
+        # return the first one, and the next read the second.
+        reader = ctx.spawn_run(blackout.ok, "read", "c.read")
+        blackout.proxy.wait_for(lambda st: st.cuts >= 1, "the cut", timeout=HANG)
+        ctx.ok("write", "c.write", "second")
+        check(reader() == b"first", "the read across the blackout did not return the first box")
+        blackout.check_hit()
+    after, fresh = in_parallel(lambda: ctx.ok("read", "c.read"), lambda: read_exactly(ctx, "fresh.read", 2))
+    check(after == b"second", "the read after the blackout returned %r, not the second box" % after)
+    check(fresh == b"firstsecond", "a fresh reader did not get first, then second: %r" % fresh)
+
+
+def blackout_copy(ctx):
+    ctx.ok("keypair", "a")
+    blob = b"copied across a blackout " * 4   # one destination box
+    ctx.write_file("blob", blob)
+    with Blackout(ctx, "start_resending_copy_command", sent=SENT_COPY) as blackout:
+        blackout.ok("copy", "--to", "a.write", "--file", "blob")
+        blackout.check_hit()
+    ctx.ok("write", "a.write", "after the copy")
+    check(read_exactly(ctx, "a.read", 2) == blob + b"after the copy",
+          "a fresh reader did not get the copy, then the write")
+
+
+def kill_split_rerun(ctx):
+    lines = [b"kill line %02d\n" % i for i in range(1, 9)]
+    ctx.ok("keypair", "c")
+    first_index = channel_index(ctx, "c.write")
+    offset = ctx.daemon_log_size()
+    writer = ctx.spawn("write", "--split", "lines", "c.write")
+    writer.stdin.write(b"".join(lines))
+    writer.stdin.close()
+    writer.stdin = None
+    # Kill once a position is saved and kpclientd has sent boxes past it into the mixnet: those
+    # land on the replicas although the channel file does not count them (issue 9 item 6).
+    sends = lambda: ctx.daemon_log_since(offset).count(SENT_MESSAGE + "false")  # noqa: E731
+    wait_for(lambda: (channel_index(ctx, "c.write") != first_index and sends() >= 3) or writer.poll() is not None,
+             "a saved position and three boxes sent", 300, interval=0.05)
+    check(writer.poll() is None, "the writer finished before the kill: make the input longer")
+    writer.kill()
+    writer.communicate()
+    saved = boxes_between(ctx, first_index, channel_index(ctx, "c.write"), len(lines))
+    print("  kill -9 with the position saved after box %s, %d boxes sent" % (saved, sends()), flush=True)
+    ctx.ok("write", "--split", "lines", "c.write", stdin=b"".join(lines))
+    # At least once, never replaced: the killed run's first k lines, then the whole rerun.
+    got = ctx.ok("--timeout", "90s", "read", "--count", str(len(lines)), "c.read") + read_to_end(ctx, "c.read")
+    boxes = got.splitlines(keepends=True)
+    k = len(boxes) - len(lines)
+    check(0 <= k <= len(lines) and boxes == lines[:k] + lines,
+          "the channel does not hold a prefix of the input followed by the whole rerun: %r" % got.decode())
+    print("  the killed run left %d boxes (%s past the saved position); the rerun added all %d"
+          % (k, "?" if saved is None else k - saved, len(lines)), flush=True)
+
+
 SCENARIOS = (watch_pki, write_read, max_size_box, split_lines, tombstone, read_timeout, copy_one,
-             copy_two, atomic_tombstone_range, send_echo, restart_mid_write)
+             copy_two, atomic_tombstone_range, send_echo, restart_mid_write, blackout_write, blackout_read,
+             blackout_copy, kill_split_rerun)
 
 
 def print_status(args):
