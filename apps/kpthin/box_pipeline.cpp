@@ -46,7 +46,7 @@ BoxWriter::~BoxWriter() {
 
 void BoxWriter::check_boxes(std::optional<Bytes> read_cap, bool strict) {
   if (!check_) {
-    check_.emplace();
+    check_ = Check{};  // not emplace(): clang cannot default-construct a nested struct with member initializers there
     check_->subscription = session_.client().subscribe([this](const Event& event) {
       if (std::holds_alternative<DaemonReconnectedEvent>(event)) reconnected_ = true;
     });

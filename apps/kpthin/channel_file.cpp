@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <thread>
-#include <toml++/toml.h>
 
+#include "flat_toml.hpp"
 #include "interrupt.hpp"
 #include "kpthin/pki.hpp"
 
@@ -84,25 +85,30 @@ std::string format_channel(const Channel& channel) {
 }
 
 Channel parse_channel(std::string_view text, const std::string& source) {
-  toml::table table;
-  try {
-    table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    damaged(source, std::string("not valid TOML (") + std::string(e.description()) + " at line " +
-                        std::to_string(e.source().begin.line) + ")");
-  }
-  for (const auto& [key, value] : table) {
-    std::string_view k = key.str();
-    if (k != "kind" && k != "capability" && k != "index" && k != "read_capability" && k != "first_index" &&
-        k != "checksum") {
-      damaged(source, "unknown key \"" + std::string(k) + "\"");
+  FlatToml toml = parse_flat_toml(text);
+  // The values include the capability: wipe them however this function is left.
+  struct Wiper {
+    std::map<std::string, std::string>& values;
+    ~Wiper() {
+      for (auto& [key, value] : values) wipe(value.data(), value.size());
     }
-    if (!value.is_string()) damaged(source, "key \"" + std::string(k) + "\" must be a string");
+  } wiper{toml.values};
+  if (toml.outcome == FlatToml::Outcome::kSyntax) {
+    damaged(source, "not valid TOML (" + toml.error + " at line " + std::to_string(toml.line) + ")");
+  }
+  if (toml.outcome == FlatToml::Outcome::kNotString) {
+    damaged(source, toml.error + " (line " + std::to_string(toml.line) + ")");
+  }
+  for (const auto& [key, value] : toml.values) {
+    if (key != "kind" && key != "capability" && key != "index" && key != "read_capability" && key != "first_index" &&
+        key != "checksum") {
+      damaged(source, "unknown key \"" + key + "\"");
+    }
   }
   auto get = [&](const char* key) -> std::string {
-    auto value = table[key].value<std::string>();
-    if (!value) damaged(source, std::string("missing key \"") + key + "\"");
-    return *value;
+    auto found = toml.values.find(key);
+    if (found == toml.values.end()) damaged(source, std::string("missing key \"") + key + "\"");
+    return found->second;
   };
   Channel channel;
   std::string kind = get("kind");
@@ -130,7 +136,7 @@ Channel parse_channel(std::string_view text, const std::string& source) {
     damaged(source, "a box index has " + std::to_string(kMessageBoxIndexSize) + " bytes, this one " +
                         std::to_string(channel.index.size()));
   }
-  if (table.contains("read_capability")) {
+  if (toml.values.count("read_capability")) {
     if (channel.kind != ChannelKind::kWrite) damaged(source, "read_capability belongs in a write channel file only");
     Bytes read_cap;
     if (!from_base64(get("read_capability"), read_cap)) damaged(source, "read_capability is not valid base64");
@@ -140,7 +146,7 @@ Channel parse_channel(std::string_view text, const std::string& source) {
     }
     channel.read_capability = std::move(read_cap);
   }
-  if (table.contains("first_index")) {
+  if (toml.values.count("first_index")) {
     Bytes first;
     if (!from_base64(get("first_index"), first)) damaged(source, "first_index is not valid base64");
     if (first.size() != kMessageBoxIndexSize) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "kpthin/errors.hpp"
+#include "toml_guard.hpp"
 
 namespace kpthin {
 
@@ -117,6 +118,13 @@ std::string toml_string(std::string_view text) {
 Result<DialTarget> parse_config(std::string_view toml_text, std::string_view source_name) {
   const Checker check(source_name);
   toml::table root;
+  if (std::size_t line = detail::line_toml_cannot_take(toml_text)) {
+    return Status(local_errc::config_invalid,
+                  std::string(source_name) + ":" + std::to_string(line) +
+                      ": kpthin cannot read this line safely: it has a table header without a name, an array, or "
+                      "a non-ASCII character outside quotes and comments; write it as "
+                      "[Dial.Unix] then Address = \"...\" on its own line");
+  }
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
