@@ -86,6 +86,7 @@ void BoxWriter::write_with_verdict(ByteView plaintext) {
                     "channel); looking for the first free box after it, one round trip or more per box");
       }
       confirmed_ = next_index_;
+      ++confirmed_boxes_;
       if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
       continue;
     }
@@ -98,6 +99,7 @@ void BoxWriter::write_with_verdict(ByteView plaintext) {
     if (result.verdict == BoxVerdict::kStored) checking_ = check_->strict || recovery_left_ != 0;
     confirmed_ = next_index_;
     ++confirmed_count_;
+    ++confirmed_boxes_;
     if (on_confirmed) on_confirmed(confirmed_, confirmed_count_);
     return;
   }
@@ -162,6 +164,7 @@ void BoxWriter::collect(bool wait_for_front) {
     }
     confirmed_ = std::move(front.next_index);
     ++confirmed_count_;
+    ++confirmed_boxes_;
     in_flight_.pop_front();
   }
   if (confirmed_count_ != before && on_confirmed) on_confirmed(confirmed_, confirmed_count_);

@@ -56,6 +56,8 @@ class BoxWriter {
   // The index after the last confirmed box (what to save).
   const Bytes& confirmed_index() const { return confirmed_; }
   std::uint64_t confirmed_count() const { return confirmed_count_; }
+  // Boxes from the start index to confirmed_index(): the confirmed ones and those passed over.
+  std::uint64_t confirmed_boxes() const { return confirmed_boxes_; }
   // Of the confirmed boxes, how many already held their message (not written again).
   std::uint64_t already_stored_count() const { return already_stored_; }
   // Boxes passed over because they held other data.
@@ -86,6 +88,7 @@ class BoxWriter {
   Bytes next_index_;
   Bytes confirmed_;
   std::uint64_t confirmed_count_ = 0;
+  std::uint64_t confirmed_boxes_ = 0;
   ResendOptions options_;
   std::size_t window_;
   std::deque<InFlight> in_flight_;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "box_numbers.hpp"
 #include "box_pipeline.hpp"
 #include "channel_file.hpp"
 #include "duration.hpp"
@@ -147,6 +148,9 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
 
   std::uint64_t delivered = 0;
   Bytes position = channel.channel().index;
+  const std::string path = channel.path().string();
+  // Box numbers cost two local daemon requests: only for output that shows them.
+  std::uint64_t box = global.json ? box_number(session, channel.channel(), view(position), path) : 0;
   PositionSaver saver(channel);
   auto save = [&] { saver.set(view(position)); };
   try {
@@ -155,9 +159,10 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
       if (outcome.kind == ReadOutcome::Kind::kTombstone) {
         // A tombstone is consumed when it is reported, so the next read moves past it.
         if (global.json) {
-          write_json_line({{"channel", channel.path().string()}, {"tombstone", true},
+          write_json_line({{"channel", path}, {"box", box}, {"tombstone", true},
                            {"index", to_base64(view(outcome.box_index))}});
         }
+        ++box;
         position = outcome.next_index;
         save();
         if (opt.skip_tombstones) {
@@ -168,7 +173,8 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
                                        " is a tombstone (the writer deleted it); the position moved past it");
       }
       if (global.json) {
-        write_json_line({{"channel", channel.path().string()},
+        write_json_line({{"channel", path},
+                         {"box", box},
                          {"index", to_base64(view(outcome.box_index))},
                          {"bytes", outcome.plaintext.size()},
                          {"data", to_base64(view(outcome.plaintext))}});
@@ -182,6 +188,7 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
       }
       position = std::move(outcome.next_index);
       ++delivered;
+      ++box;
       progress.update(delivered);
       save();  // never past what was printed
     }

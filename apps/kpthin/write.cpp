@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 
+#include "box_numbers.hpp"
 #include "box_pipeline.hpp"
 #include "channel_file.hpp"
 #include "exit_codes.hpp"
@@ -69,14 +70,20 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
   // The saved position is a hint: confirm the first box with the replica (see kpthin-write(1)).
   writer.check_boxes(channel.channel().read_capability, opt.box_exists_error);
   Progress progress("boxes written", 0);
+  // Box numbers cost two local daemon requests: only for output that shows them.
+  const bool numbered = global.json || verbosity() >= Verbosity::kVerbose;
+  const std::uint64_t first_box = numbered ? box_number(session, channel.channel(), view(start_index), path) : 0;
   std::uint64_t reported = 0;
   std::deque<std::size_t> sizes;  // sizes of boxes sent but not yet reported (for --json)
   writer.on_confirmed = [&](const Bytes& index, std::uint64_t count) {
     saver.set(view(index));
     progress.update(count);
-    for (; reported < count; ++reported) {
+    // The boxes confirmed since the last call are consecutive and end at the last confirmed box
+    // (boxes passed over are confirmed one at a time, with no message).
+    std::uint64_t box = first_box + writer.confirmed_boxes() - (count - reported);
+    for (; reported < count; ++reported, ++box) {
       if (global.json) {
-        write_json_line({{"channel", channel.path().string()}, {"box", reported + 1}, {"bytes", sizes.front()}});
+        write_json_line({{"channel", channel.path().string()}, {"box", box}, {"bytes", sizes.front()}});
       }
       sizes.pop_front();
     }
@@ -136,7 +143,11 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
     note(std::to_string(writer.already_stored_count()) + " message(s) were already stored in " + path +
          " by an earlier run whose position was not saved; they were not written again");
   }
-  info("wrote " + std::to_string(writer.confirmed_count()) + " box(es) to " + path);
+  std::string where;
+  if (numbered && writer.confirmed_count() != 0) {
+    where = " (the last one is box " + std::to_string(first_box + writer.confirmed_boxes() - 1) + ")";
+  }
+  info("wrote " + std::to_string(writer.confirmed_count()) + " box(es) to " + path + where);
 }
 
 }  // namespace

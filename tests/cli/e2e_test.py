@@ -688,6 +688,37 @@ def json_output(ctx):
 
 
 @scenario
+def box_numbers(ctx):
+    """write --json and read --json give the same box the same number, across runs, stale
+    positions (a box passed over keeps its number) and older channel files."""
+    kp, d = ctx.kp, ctx.dir
+    w = os.path.join(d, "c.write")
+
+    def boxes(out):
+        return [json.loads(l)["box"] for l in out.decode().splitlines()]
+
+    kp.ok("keypair", "c")
+    check(boxes(kp.ok("--json", "write", "c.write", "a")) == [1], "the first box is box 1")
+    check(boxes(kp.ok("--json", "write", "--split", "lines", "c.write", stdin=b"b\nc\n")) == [2, 3],
+          "a second run goes on counting")
+    stale = file_bytes(w)
+    check(boxes(kp.ok("--json", "write", "c.write", "d")) == [4], "box 4")
+    restore(w, stale)
+    check(boxes(kp.ok("--json", "write", "c.write", "e")) == [5], "box 4 is passed over, e goes to box 5")
+    r = [json.loads(l) for l in kp.ok("--json", "read", "-n", "5", "c.read").decode().splitlines()]
+    check([(o["box"], base64.b64decode(o["data"])) for o in r] ==
+          [(1, b"a"), (2, b"b\n"), (3, b"c\n"), (4, b"d"), (5, b"e")], r)
+    kp.ok("tombstone", "c.write")
+    code, out, err = kp.run("--json", "read", "c.read")
+    check(code == 7 and json.loads(out)["box"] == 6 and json.loads(out)["tombstone"] is True, (code, out, err))
+    # Files from before first_index: the number comes from the first index the capability embeds.
+    to_old_format(w)
+    to_old_format(os.path.join(d, "c.read"))
+    check(boxes(kp.ok("--json", "write", "c.write", "f")) == [7], "an older write file numbers the same")
+    check(boxes(kp.ok("--json", "read", "c.read")) == [7], "an older read file numbers the same")
+
+
+@scenario
 def tombstone(ctx):
     kp = ctx.kp
     kp.ok("keypair", "c")
