@@ -50,7 +50,7 @@ _kpthin() {
             COMPREPLY=( $(compgen -W "echo courier" -- "$cur") ); return ;;
         -t|--to)
             COMPREPLY=(); _kpthin_channels write; return ;;
-        -n|--count|-d|--delimiter)
+        -n|--count|-d|--delimiter|--last|--box|--from|--next)
             return ;;
     esac
 
@@ -68,7 +68,7 @@ _kpthin() {
         keypair)   opts="--seed-file --print --no-files --import --export -f --force" ;;
         write)     opts="-f --file --split --box-exists-error" ;;
         read)      opts="-n --count -F --follow --no-wait --skip-tombstones -d --delimiter --framed -o --output-dir" ;;
-        tombstone) opts="-n --count --atomic" ;;
+        tombstone) opts="--last --all --box --from -n --count --next --atomic -y --yes" ;;
         copy)      opts="-t --to -f --file --framed --state --resume" ;;
         send)      opts="-s --service -n --count -i --interval --raw" ;;
         watch)     opts="--until" ;;

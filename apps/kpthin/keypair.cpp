@@ -80,22 +80,44 @@ void run_keypair(const KeypairOptions& opt, const GlobalOptions& global) {
   auto read_path = with_suffix(opt.name, ".read");
 
   if (opt.do_export) {
+    // NAME.write exports the writer's position (where `pigeonhole-cp send` continues), NAME.read
+    // the reader's (where `pigeonhole-cp receive` continues). NAME alone exports the write file
+    // if there is one: a sender given a reader's position, behind the channel, would lose its
+    // messages into occupied boxes.
     std::error_code ec;
+    std::filesystem::path write_file = write_path;
+    std::filesystem::path read_file = read_path;
+    if (opt.name.ends_with(".write")) {
+      read_file.clear();
+      write_file = opt.name;
+    } else if (opt.name.ends_with(".read")) {
+      write_file.clear();
+      read_file = opt.name;
+    }
     GenkeyText text;
     std::optional<Bytes> index;
-    if (std::filesystem::exists(write_path, ec)) {
-      ChannelFile file = ChannelFile::open(write_path, ChannelKind::kWrite);
-      text.write_cap = file.channel().capability;
+    if (!read_file.empty() && (write_file.empty() || !std::filesystem::exists(write_file, ec)) &&
+        std::filesystem::exists(read_file, ec)) {
+      ChannelFile file = ChannelFile::open(read_file, ChannelKind::kRead);
+      text.read_cap = Bytes(file.channel().capability.reveal().begin(), file.channel().capability.reveal().end());
       index = file.channel().index;
     }
-    if (std::filesystem::exists(read_path, ec)) {
-      ChannelFile file = ChannelFile::open(read_path, ChannelKind::kRead);
-      text.read_cap = Bytes(file.channel().capability.reveal().begin(), file.channel().capability.reveal().end());
-      index = file.channel().index;  // a reader's position is where unread data starts
+    if (!write_file.empty() && std::filesystem::exists(write_file, ec)) {
+      ChannelFile file = ChannelFile::open(write_file, ChannelKind::kWrite);
+      text.write_cap = file.channel().capability;
+      text.read_cap = file.channel().read_capability;
+      index = file.channel().index;
+      // Older write files lack the read capability: take it from NAME.read if that is there.
+      if (!text.read_cap && !read_file.empty() && std::filesystem::exists(read_file, ec)) {
+        ChannelFile reader = ChannelFile::open(read_file, ChannelKind::kRead);
+        text.read_cap = Bytes(reader.channel().capability.reveal().begin(), reader.channel().capability.reveal().end());
+      }
     }
     if (!text.write_cap && !text.read_cap) {
-      fail(ExitCode::kConfig, "neither " + write_path.string() + " nor " + read_path.string() +
-                                  " exists; give the NAME used with `kpthin keypair NAME`");
+      std::string missing = write_file.empty()  ? read_file.string() + " does not exist"
+                            : read_file.empty() ? write_file.string() + " does not exist"
+                                                : "neither " + write_file.string() + " nor " + read_file.string() + " exists";
+      fail(ExitCode::kConfig, missing + "; give NAME, NAME.write or NAME.read as made by `kpthin keypair NAME`");
     }
     text.index = index;
     if (global.json) {
@@ -187,7 +209,7 @@ Command add_keypair_command(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--import", opt->import_from,
                   "create the files from pigeonhole-cp genkey text in FILE (- for stdin); needs no daemon")
       ->type_name("FILE");
-  sub->add_flag("--export", opt->do_export, "print existing NAME.read/NAME.write as pigeonhole-cp genkey text");
+  sub->add_flag("--export", opt->do_export, "print NAME.write (the writer's position) or NAME.read (the reader's) as pigeonhole-cp genkey text; NAME alone: NAME.write if it exists");
   sub->add_flag("-f,--force", opt->force, "replace existing channel files");
   sub->get_option("--export")->excludes("--import")->excludes("--print")->excludes("--seed-file");
   sub->get_option("--import")->excludes("--print")->excludes("--seed-file");
@@ -195,7 +217,8 @@ Command add_keypair_command(CLI::App& app, const GlobalOptions& global) {
   kpthin keypair chat                           # chat.write and chat.read
   kpthin keypair --print --no-files tmp         # just print pigeonhole-cp style caps
   pigeonhole-cp genkey -c tc.toml | kpthin keypair --import - shared
-  kpthin keypair --export chat > chat.caps      # for pigeonhole-cp send/receive)");
+  kpthin keypair --export chat.write > send.caps  # for pigeonhole-cp send
+  kpthin keypair --export chat.read > recv.caps   # for pigeonhole-cp receive)");
   return {sub, [opt, &global] { run_keypair(*opt, global); }};
 }
 

@@ -128,7 +128,6 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
     run_read_framed(opt, global);
     return;
   }
-  if (opt.skip_tombstones && !opt.follow) fail(ExitCode::kUsage, "--skip-tombstones only applies with --follow");
   if (opt.follow && opt.no_wait) fail(ExitCode::kUsage, "--follow waits for boxes; it cannot be combined with --no-wait");
   if (opt.count == 0) fail(ExitCode::kUsage, "--count must be at least 1");
   std::string delimiter = opt.delimiter ? unescape(*opt.delimiter) : std::string();
@@ -138,7 +137,8 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
   ResendOptions resend;
   resend.no_retry_on_box_id_not_found = opt.no_wait;
   std::optional<std::uint64_t> limit;
-  if (!opt.follow) limit = opt.count;
+  // Skipped tombstones do not count toward --count, so how many boxes that takes is not known.
+  if (!opt.follow && !opt.skip_tombstones) limit = opt.count;
   // Following reads ahead only a little: each waiting read costs the daemon traffic.
   std::size_t window = opt.follow ? 4 : static_cast<std::size_t>(std::min<std::uint64_t>(opt.count, kDefaultWindow));
   BoxReader reader(session, channel.channel().capability.reveal(), channel.channel().index, resend, limit, window);
@@ -222,7 +222,7 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
                 "keep reading boxes as they are written, like tail -f; with --timeout, exit 5 once no box "
                 "arrives within that time of the previous one");
   sub->add_flag("--no-wait", opt->no_wait, "fail at once with exit code 6 if the box is not written yet");
-  sub->add_flag("--skip-tombstones", opt->skip_tombstones, "with --follow: skip deleted boxes instead of exiting 7");
+  sub->add_flag("--skip-tombstones", opt->skip_tombstones, "skip deleted boxes (tombstones) instead of exiting 7; they do not count toward --count");
   sub->add_option("-d,--delimiter", opt->delimiter, "print STR after each message (escapes: \\n \\t \\0)")
       ->type_name("STR");
   sub->add_flag("--framed", opt->framed,

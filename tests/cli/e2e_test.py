@@ -111,6 +111,27 @@ def keypair(ctx):
     # A channel created by import is usable end to end.
     kp.ok("write", "copy.write", "via import")
     check(kp.ok("read", "chat.read") == b"via import", "imported write cap writes the original channel")
+    # --export NAME.write carries the writer's position (where pigeonhole-cp send goes on),
+    # NAME.read the reader's, NAME alone the writer's.
+    kp.ok("keypair", "e")
+    kp.ok("write", "--split", "lines", "e.write", stdin=b"a\nb\n")
+    kp.ok("read", "e.read")
+
+    def position(text):
+        lines = text.splitlines()
+        return base64.b64decode(lines[lines.index("First Index:") + 1])
+
+    def saved(name):
+        index = [l for l in open(os.path.join(d, name)).read().splitlines() if l.startswith("index = ")][0]
+        return base64.b64decode(index.split('"')[1])
+
+    by_writer = kp.ok("keypair", "--export", "e.write").decode()
+    check(position(by_writer) == saved("e.write") and "Write Capability" in by_writer, by_writer)
+    by_reader = kp.ok("keypair", "--export", "e.read").decode()
+    check(position(by_reader) == saved("e.read") and "Write Capability" not in by_reader, by_reader)
+    check(saved("e.read") != saved("e.write"), "the reader is behind the writer here")
+    check(kp.ok("keypair", "--export", "e").decode() == by_writer, "NAME alone exports the writer's position")
+    expect(kp.run("keypair", "--export", "none.write"), 3, "none.write does not exist")
 
 
 @scenario
@@ -374,7 +395,7 @@ def copy_interrupt_after_done(ctx):
     # tombstone --atomic goes through the courier the same way; SIGTERM is handled as SIGINT.
     before = file_bytes(os.path.join(d, "c.write"))
     code, result, err = interrupted_while_reporting(
-        kp, ("tombstone", "--atomic", "--count", "2", "c.write"),
+        kp, ("tombstone", "--atomic", "--next", "2", "c.write"),
         lambda: file_bytes(os.path.join(d, "c.write")) != before, "the tombstones to be applied and saved",
         signal.SIGTERM)
     check(code == 0, "SIGTERM after the atomic tombstones were written must exit 0, got %d: %s" % (code, err))
@@ -476,7 +497,7 @@ def write_file_mode(ctx):
     os.chmod(path, 0o644)
     before = snapshot(d)
     expect(kp.run("write", "c.write", "x"), 3, "`chmod 600 c.write`")
-    expect(kp.run("tombstone", "c.write"), 3, "`chmod 600 c.write`")
+    expect(kp.run("tombstone", "--next", "1", "c.write"), 3, "`chmod 600 c.write`")
     unchanged(before, d, "a refused write")
     os.chmod(os.path.join(d, "c.read"), 0o644)
     os.chmod(path, 0o600)
@@ -492,7 +513,7 @@ def framed_interop(ctx):
     open(os.path.join(d, "photo.bin"), "wb").write(blob)
     kp.ok("copy", "--framed", "--to", "c.write", "--file", "photo.bin")
     # What pigeonhole-cp receive expects: the first box starts with the CBOR map {name, size}.
-    exported = kp.ok("keypair", "--export", "c").decode()
+    exported = kp.ok("keypair", "--export", "c.read").decode()  # the reader's position: box 1
     kp.ok("keypair", "--import", "-", "peek", stdin=exported.encode())
     first = kp.ok("read", "peek.read")
     header = b"\xa2\x64name\x69photo.bin\x64size\x19\x13\x88"
@@ -667,9 +688,9 @@ def json_output(ctx):
     check([o["box"] for o in w] == [1, 2] and all(o["bytes"] == 2 for o in w), w)
     r = objects(kp.ok("--json", "read", "-n", "2", "c.read"))
     check([base64.b64decode(o["data"]) for o in r] == [b"x\n", b"y\n"], r)
-    kp.ok("tombstone", "c.write")
+    kp.ok("tombstone", "--next", "1", "c.write")
     code, out, err = kp.run("--json", "read", "c.read")
-    check(code == 7 and objects(out)[0]["tombstone"] is True, (code, out, err))
+    check(code == 7 and objects(out)[0]["tombstone"] is True and objects(out)[0]["box"] == 3, (code, out, err))
     s = objects(kp.ok("--json", "services"))
     check(any(o["service"] == "echo" for o in s), s)
     e = objects(kp.ok("--json", "send", "hi"))[0]
@@ -681,7 +702,7 @@ def json_output(ctx):
     open(os.path.join(d, "f"), "wb").write(b"copy me")
     cp = objects(kp.ok("--json", "copy", "--to", "c.write", "--file", "f"))[0]
     check(cp["destinations"][0]["channel"] == "c.write", cp)
-    ts = objects(kp.ok("--json", "tombstone", "-n", "2", "c.write"))[0]
+    ts = objects(kp.ok("--json", "tombstone", "--next", "2", "c.write"))[0]
     check(ts["tombstoned"] == 2, ts)
     ex = objects(kp.ok("--json", "keypair", "--export", "c"))[0]
     check(len(base64.b64decode(ex["write_capability"])) == 168, ex)
@@ -708,7 +729,7 @@ def box_numbers(ctx):
     r = [json.loads(l) for l in kp.ok("--json", "read", "-n", "5", "c.read").decode().splitlines()]
     check([(o["box"], base64.b64decode(o["data"])) for o in r] ==
           [(1, b"a"), (2, b"b\n"), (3, b"c\n"), (4, b"d"), (5, b"e")], r)
-    kp.ok("tombstone", "c.write")
+    kp.ok("tombstone", "--next", "1", "c.write")
     code, out, err = kp.run("--json", "read", "c.read")
     check(code == 7 and json.loads(out)["box"] == 6 and json.loads(out)["tombstone"] is True, (code, out, err))
     # Files from before first_index: the number comes from the first index the capability embeds.
@@ -723,20 +744,143 @@ def tombstone(ctx):
     kp = ctx.kp
     kp.ok("keypair", "c")
     kp.ok("write", "c.write", "a")
-    kp.ok("tombstone", "c.write")
+    kp.ok("tombstone", "--next", "1", "c.write")
     check(kp.ok("read", "c.read") == b"a", "the box before the tombstone")
     expect(kp.run("read", "c.read"), 7, "tombstone")
     expect(kp.run("read", "--no-wait", "c.read"), 6)  # moved past the tombstone
     # A range, atomically, then a follower skipping tombstones.
-    kp.ok("tombstone", "--atomic", "--count", "3", "c.write")
-    kp.ok("tombstone", "--count", "2", "c.write")
+    kp.ok("tombstone", "--atomic", "--next", "3", "c.write")
+    kp.ok("tombstone", "--next", "2", "c.write")
     kp.ok("write", "c.write", "z")
     reader = kp.spawn("read", "--follow", "--skip-tombstones", "c.read")
     out = Output(reader)
     wait_for(lambda: out.poll() == b"z", "the follower to skip 5 tombstones and print z")
     reader.send_signal(signal.SIGINT)
     reader.wait(20)
-    expect(kp.run("read", "--skip-tombstones", "c.read"), 2, "--follow")
+    # Without --follow too: the tombstones do not count toward --count.
+    kp.ok("tombstone", "--next", "2", "c.write")
+    kp.ok("write", "c.write", "y")
+    check(kp.ok("read", "--skip-tombstones", "c.read") == b"y", "read skips two tombstones, then prints y")
+
+
+@scenario
+def three_line_session(ctx):
+    """The issue's session: a message written, then deleted, is gone for the reader (exit 7).
+    A bare `tombstone` deletes nothing and lists the forms."""
+    kp = ctx.kp
+    kp.ok("keypair", "t")
+    kp.ok("write", "t.write", "secret")
+    code, _, err = kp.run("tombstone", "t.write")
+    check(code == 2 and all(f in err for f in ("--last", "--all", "--box", "--from", "--next")), (code, err))
+    kp.ok("tombstone", "--last", "1", "t.write")
+    code, out, err = kp.run("read", "t.read")
+    check(code == 7 and out == b"" and "tombstone" in err, "read after --last 1: exit %d, %r, %s" % (code, out, err))
+
+
+@scenario
+def tombstone_forms(ctx):
+    """--box, --from/--count, --last (with and without --atomic) delete written boxes by number;
+    the write position never moves back; readers see {"box": K, "tombstone": true} or skip them."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    kp.ok("write", "--split", "lines", "c.write", stdin=b"".join(b"%d\n" % i for i in range(1, 9)))
+    position = file_bytes(os.path.join(d, "c.write"))
+    ts = json.loads(kp.ok("--json", "tombstone", "--box", "2", "--atomic", "c.write"))
+    check((ts["first_box"], ts["last_box"], ts["tombstoned"], ts["atomic"]) == (2, 2, 1, True), ts)
+    ts = json.loads(kp.ok("--json", "tombstone", "--from", "4", "--count", "2", "c.write"))
+    check((ts["first_box"], ts["last_box"], ts["tombstoned"]) == (4, 5, 2), ts)
+    ts = json.loads(kp.ok("--json", "tombstone", "--last", "1", "--atomic", "c.write"))
+    check((ts["first_box"], ts["last_box"]) == (8, 8), ts)
+    check(file_bytes(os.path.join(d, "c.write")) == position, "deleting written boxes leaves the write position")
+    # Usage errors name the problem and change nothing.
+    for args, needle in ((("--box", "9"), "reach past"), (("--last", "9"), "only 8"), (("--from", "3"), "--count"),
+                         (("--count", "2"), "--from"), (("--box", "1", "--last", "1"), "only one"),
+                         (("--box", "0"), "start at 1"), (("--next", "0"), "at least 1")):
+        expect(kp.run("tombstone", *args, "c.write"), 2, needle)
+    check(file_bytes(os.path.join(d, "c.write")) == position, "usage errors leave the position")
+    # A reader with exit 7 per tombstone, and one skipping them.
+    code, out, _ = kp.run("--json", "read", "-n", "8", "c.read")
+    got = [json.loads(l) for l in out.decode().splitlines()]
+    check(code == 7 and [(o["box"], o.get("tombstone", False)) for o in got] == [(1, False), (2, True)], got)
+    out = kp.ok("--json", "read", "--skip-tombstones", "-n", "3", "c.read")
+    got = [(o["box"], o.get("tombstone", False), base64.b64decode(o.get("data", ""))) for o in
+           (json.loads(l) for l in out.decode().splitlines())]
+    check(got == [(3, False, b"3\n"), (4, True, b""), (5, True, b""), (6, False, b"6\n"), (7, False, b"7\n")], got)
+    code, out, _ = kp.run("--json", "read", "c.read")
+    check(code == 7 and json.loads(out)["box"] == 8 and json.loads(out)["tombstone"] is True, (code, out))
+    # The next write goes to a fresh box, after the deleted ones.
+    check(json.loads(kp.ok("--json", "write", "c.write", "after"))["box"] == 9, "the write after --last 1")
+    check(kp.ok("read", "c.read") == b"after", "box 9")
+    # --next closes the channel ahead of the position; a write afterwards goes after it.
+    ts = json.loads(kp.ok("--json", "tombstone", "--next", "2", "c.write"))
+    check((ts["first_box"], ts["last_box"]) == (10, 11), ts)
+    kp.ok("write", "c.write", "z")
+    check(kp.ok("read", "--skip-tombstones", "c.read") == b"z", "skipping the two closing tombstones")
+    # --all --atomic on another channel; --all on a channel with nothing written.
+    kp.ok("keypair", "e")
+    code, _, err = kp.run("tombstone", "--all", "e.write")
+    check(code == 0 and "nothing to delete" in err, (code, err))
+    kp.ok("write", "--split", "lines", "e.write", stdin=b"x\ny\nz\n")
+    ts = json.loads(kp.ok("--json", "tombstone", "--all", "--atomic", "e.write"))
+    check((ts["first_box"], ts["last_box"], ts["atomic"]) == (1, 3, True), ts)
+    for _ in range(3):
+        expect(kp.run("read", "e.read"), 7, "tombstone")
+    expect(kp.run("read", "--no-wait", "e.read"), 6)
+
+
+@scenario
+def tombstone_stale_all(ctx):
+    """--all and --last cover boxes past a stale position (the replicas are the truth), and the
+    position moves forward to them, never back."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "c")
+    w = os.path.join(d, "c.write")
+    kp.ok("write", "c.write", "one")
+    stale = file_bytes(w)
+    kp.ok("write", "c.write", "two")
+    restore(w, stale)
+    ts = json.loads(kp.ok("--json", "tombstone", "--last", "1", "c.write"))
+    check((ts["first_box"], ts["last_box"]) == (2, 2), "--last 1 is box 2, the last one stored: %s" % ts)
+    check(kp.ok("read", "c.read") == b"one", "box 1 stays")
+    expect(kp.run("read", "c.read"), 7, "tombstone")
+    check(json.loads(kp.ok("--json", "write", "c.write", "three"))["box"] == 3, "the position moved forward")
+
+
+@scenario
+def tombstone_confirm(ctx):
+    """On a terminal, deleting written boxes asks first; n keeps them, y deletes, --yes does not
+    ask. (Every other scenario runs with stdin not a terminal: no question.)"""
+    import pty
+    kp = ctx.kp
+    kp.ok("keypair", "c")
+    kp.ok("write", "--split", "lines", "c.write", stdin=b"a\nb\nc\n")
+    r = os.path.join(ctx.dir, "c.read")
+    fresh = file_bytes(r)
+
+    def on_terminal(answer, *args):
+        master, slave = pty.openpty()
+        try:
+            os.write(master, answer)  # the terminal keeps it until kpthin reads its answer
+            p = subprocess.run(kp.argv(("tombstone",) + args + ("c.write",)), cwd=kp.cwd, stdin=slave,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        finally:
+            os.close(master)
+            os.close(slave)
+        return p.returncode, p.stderr.decode(errors="replace")
+
+    code, err = on_terminal(b"n\n", "--from", "2", "--count", "2")
+    check(code == 1 and "delete boxes 2-3 of c.write? [y/N]" in err and "nothing was deleted" in err, (code, err))
+    check(kp.ok("read", "-n", "3", "c.read") == b"a\nb\nc\n", "n deletes nothing")
+    restore(r, fresh)
+    code, err = on_terminal(b"y\n", "--box", "3")
+    check(code == 0 and "delete box 3 of c.write? [y/N]" in err, (code, err))
+    code, err = on_terminal(b"", "--yes", "--box", "2", "--atomic")
+    check(code == 0 and "[y/N]" not in err, (code, err))
+    restore(r, fresh)
+    code, out, _ = kp.run("--json", "read", "-n", "3", "c.read")
+    got = [(o["box"], o.get("tombstone", False)) for o in (json.loads(l) for l in out.decode().splitlines())]
+    check(code == 7 and got == [(1, False), (2, True)], "y and --yes deleted boxes 2 and 3: %s" % got)
+    expect(kp.run("read", "c.read"), 7, "tombstone")
 
 
 @scenario
@@ -894,14 +1038,14 @@ def stale_position_tombstone(ctx):
     stale = file_bytes(w)
     kp.ok("write", "c.write", "keep")
     restore(w, stale)
-    code, _, err = kp.run("tombstone", "c.write")
-    check(code == 0 and "passed over 1 box" in err, "exit %d: %s" % (code, err))
+    code, _, err = kp.run("tombstone", "--next", "1", "c.write")
+    check(code == 0 and "1 box(es) after it already held a message" in err, "exit %d: %s" % (code, err))
     check(kp.ok("read", "c.read") == b"keep", "the message survives")
     expect(kp.run("read", "c.read"), 7, "tombstone")
     stale = file_bytes(w)
-    kp.ok("tombstone", "--count", "2", "c.write")
+    kp.ok("tombstone", "--next", "2", "c.write")
     restore(w, stale)
-    out = kp.ok("--json", "tombstone", "--count", "3", "c.write")
+    out = kp.ok("--json", "tombstone", "--next", "3", "c.write")
     check(json.loads(out)["tombstoned"] == 3, out)
     kp.ok("write", "c.write", "after")
     for _ in range(3):
@@ -977,7 +1121,7 @@ def exit_codes(ctx):
     expect(kp.run("-c", "nowhere.toml", "services", config=False), 4, "kpclientd")
     expect(kp.run("--timeout", "200ms", "read", "-n", "2", "c.read"), 5)   # one box, then waits
     expect(kp.run("read", "--no-wait", "c.read"), 6)
-    kp.ok("tombstone", "c.write")
+    kp.ok("tombstone", "--next", "1", "c.write")
     expect(kp.run("read", "c.read"), 7)
     # 8: rewrite a box with --box-exists-error (restore the old position first).
     saved = file_bytes(os.path.join(d, "c.write"))

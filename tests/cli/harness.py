@@ -134,7 +134,10 @@ class Kpthin:
         full_env.pop("KPTHIN_CONFIG", None)
         if env:
             full_env.update(env)
+        # No input means none at all: a terminal inherited from whoever runs the tests would make
+        # commands that ask on a terminal (tombstone) wait for an answer.
         p = subprocess.run(self.argv(args, config), input=stdin, cwd=self.cwd, env=full_env,
+                           stdin=subprocess.DEVNULL if stdin is None else None,
                            stdout=stdout if stdout is not None else subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)
         return p.returncode, p.stdout, p.stderr.decode(errors="replace")
