@@ -301,8 +301,8 @@ def tombstone_faults(ctx):
 
         cut_sweep(ctx, frames, one)
 
-    sweep([], 1)
-    sweep(["--atomic", "-n", "2"], 2)
+    sweep(["--next", "1"], 1)
+    sweep(["--atomic", "--next", "2"], 2)
     for rnd in range(3):
         lines = [b"round %d line %02d\n" % (rnd, i) for i in range(40)]
         attempted += lines
@@ -314,7 +314,7 @@ def tombstone_faults(ctx):
         kill_after(proc, out, ctx.rng.randrange(1, 30))
         proc.stderr.close()
         reported += lines[:confirmed(out.data)]
-        expect_ok(ctx.kp.run("--timeout", TIMEOUT, "tombstone", ch.write, timeout=60), "the tombstone after kill -9")
+        expect_ok(ctx.kp.run("--timeout", TIMEOUT, "tombstone", "--next", "1", ch.write, timeout=60), "the tombstone after kill -9")
         tombstones[0] += 1
     boxes = read_channel(ctx.direct, ch.pristine, ctx.dir)
     ctx.check_channel(ch, reported, attempted, at_least_once=True)

@@ -4,7 +4,8 @@ One scenario per run: mixnet_test.py --scripts DIR --kpthin BIN SCENARIO.
 
 Scenarios re-express thin_client's tests/test_new_pigeonhole_api.py and katzenpost's
 client/pigeonhole_docker_test.go where a CLI applies: write/read round trip, maximum box size,
-many boxes in order, tombstones, copy commands to one and two channels, atomic tombstone ranges,
+many boxes in order, tombstones (ahead, the last N written, all atomically), copy commands to
+one and two channels, atomic tombstone ranges,
 echo, PKI readiness, read timeout with a cancel at the daemon, daemon restart mid-write.
 Issue 9's faults against the real replicas: a blackout between kpthin and kpclientd (through
 tests/tools/fault_proxy.py) while a write, a read and a copy wait for their reply, and a kill -9
@@ -13,6 +14,7 @@ Every wait is bounded (mixnet operations take seconds to minutes); nothing sleep
 """
 import base64
 import concurrent.futures
+import json
 import os
 import subprocess
 import sys
@@ -258,7 +260,7 @@ def split_lines(ctx):
 def tombstone(ctx):
     ctx.ok("keypair", "c")
     ctx.ok("write", "c.write", "before the tombstone")
-    ctx.ok("tombstone", "c.write")
+    ctx.ok("tombstone", "--next", "1", "c.write")
     check(ctx.ok("read", "c.read") == b"before the tombstone", "the box before the tombstone")
     ctx.expect(7, "read", "c.read")
 
@@ -296,9 +298,37 @@ def copy_two(ctx):
 def atomic_tombstone_range(ctx):
     ctx.ok("keypair", "c")
     ctx.ok("write", "c.write", "kept")
-    ctx.ok("tombstone", "--atomic", "--count", "3", "c.write")
+    ctx.ok("tombstone", "--atomic", "--next", "3", "c.write")
     check(ctx.ok("read", "c.read") == b"kept", "the box before the range")
     for i in range(3):
+        ctx.expect(7, "read", "c.read")
+    ctx.expect(6, "read", "--no-wait", "c.read")
+
+
+def tombstone_last(ctx):
+    """The issue's workflow: three boxes written, the last two deleted; a reader from the start
+    gets the first message, then two tombstones (with their box numbers), and the next write
+    goes to a fresh box."""
+    ctx.ok("keypair", "c")
+    ctx.ok("write", "--split", "lines", "c.write", stdin=b"one\ntwo\nthree\n")
+    ts = json.loads(ctx.ok("--json", "tombstone", "--last", "2", "c.write"))
+    check((ts["first_box"], ts["last_box"]) == (2, 3), ts)
+    check(ctx.ok("read", "c.read") == b"one\n", "the first message stays")
+    for box in (2, 3):
+        out, _ = ctx.expect(7, "--json", "read", "c.read")
+        got = json.loads(out)
+        check(got["box"] == box and got["tombstone"] is True, got)
+    check(json.loads(ctx.ok("--json", "write", "c.write", "four"))["box"] == 4, "the write after --last 2")
+    check(ctx.ok("read", "c.read") == b"four", "box 4")
+
+
+def tombstone_all_atomic(ctx):
+    """tombstone --all --atomic on a channel of three boxes: all three become tombstones."""
+    ctx.ok("keypair", "c")
+    ctx.ok("write", "--split", "lines", "c.write", stdin=b"x\ny\nz\n")
+    ts = json.loads(ctx.ok("--json", "tombstone", "--all", "--atomic", "c.write"))
+    check((ts["first_box"], ts["last_box"], ts["atomic"]) == (1, 3, True), ts)
+    for _ in range(3):
         ctx.expect(7, "read", "c.read")
     ctx.expect(6, "read", "--no-wait", "c.read")
 
@@ -410,8 +440,8 @@ def kill_split_rerun(ctx):
 
 
 SCENARIOS = (watch_pki, write_read, max_size_box, split_lines, tombstone, read_timeout, copy_one,
-             copy_two, atomic_tombstone_range, send_echo, restart_mid_write, blackout_write, blackout_read,
-             blackout_copy, kill_split_rerun)
+             copy_two, atomic_tombstone_range, tombstone_last, tombstone_all_atomic, send_echo,
+             restart_mid_write, blackout_write, blackout_read, blackout_copy, kill_split_rerun)
 
 
 def print_status(args):
