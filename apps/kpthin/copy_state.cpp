@@ -123,6 +123,9 @@ CopyState load_copy_state(const std::filesystem::path& state_path, std::vector<B
   } catch (const nlohmann::json::parse_error& e) {
     wipe(raw_text.data(), raw_text.size());
     reader.bad("not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::out_of_range&) {  // a number too large for a double
+    wipe(raw_text.data(), raw_text.size());
+    reader.bad("not valid JSON (a number out of range)");
   }
   wipe(raw_text.data(), raw_text.size());
   if (!j.is_object()) reader.bad("not a JSON object");
