@@ -53,7 +53,8 @@ std::size_t line_toml_cannot_take(std::string_view text) {
     // channel file has a use for them. (`[[` opens an array-of-tables header.)
     bool header_bracket = line_start || (prev == '[' && equals == 0 && i > 0 && text[i - 1] == '[');
     if (c == '[' && !header_bracket) return line;
-    if (c == '{' && prev != '=') return line;  // an inline table only where a value goes
+    // An inline table only where a value goes (right after the line's first '=', or inside one).
+    if (c == '{' && !(prev == '=' && (equals == 1 || depth > 0))) return line;
     if (c == '{') ++depth;
     if (c == '}' && depth > 0) --depth;
     if (c == ' ' || c == '\t') continue;
