@@ -6,6 +6,7 @@
 Every wait is a bounded poll on a condition (harness.wait_for); no sleep stands in for one."""
 import argparse
 import base64
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -53,6 +54,15 @@ def restore(path, content):
     """Puts an older content back into a channel file (a stale position), keeping its mode."""
     with open(path, "wb") as f:
         f.write(content)
+
+
+@contextlib.contextmanager
+def stale_position(path):
+    """Whatever the block writes through the channel file `path`, its saved position is put back
+    afterwards: the boxes are written, the file is left behind them (a stale position)."""
+    content = file_bytes(path)
+    yield
+    restore(path, content)
 
 
 def to_old_format(path):
@@ -722,9 +732,8 @@ def box_numbers(ctx):
     check(boxes(kp.ok("--json", "write", "c.write", "a")) == [1], "the first box is box 1")
     check(boxes(kp.ok("--json", "write", "--split", "lines", "c.write", stdin=b"b\nc\n")) == [2, 3],
           "a second run goes on counting")
-    stale = file_bytes(w)
-    check(boxes(kp.ok("--json", "write", "c.write", "d")) == [4], "box 4")
-    restore(w, stale)
+    with stale_position(w):
+        check(boxes(kp.ok("--json", "write", "c.write", "d")) == [4], "box 4")
     check(boxes(kp.ok("--json", "write", "c.write", "e")) == [5], "box 4 is passed over, e goes to box 5")
     r = [json.loads(l) for l in kp.ok("--json", "read", "-n", "5", "c.read").decode().splitlines()]
     check([(o["box"], base64.b64decode(o["data"])) for o in r] ==
@@ -836,9 +845,8 @@ def tombstone_stale_all(ctx):
     kp.ok("keypair", "c")
     w = os.path.join(d, "c.write")
     kp.ok("write", "c.write", "one")
-    stale = file_bytes(w)
-    kp.ok("write", "c.write", "two")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "c.write", "two")
     ts = json.loads(kp.ok("--json", "tombstone", "--last", "1", "c.write"))
     check((ts["first_box"], ts["last_box"]) == (2, 2), "--last 1 is box 2, the last one stored: %s" % ts)
     check(kp.ok("read", "c.read") == b"one", "box 1 stays")
@@ -890,17 +898,15 @@ def stale_position_write(ctx):
     kp, d = ctx.kp, ctx.dir
     kp.ok("keypair", "c")
     w = os.path.join(d, "c.write")
-    stale = file_bytes(w)
-    kp.ok("write", "c.write", "first")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "c.write", "first")
     code, _, err = kp.run("write", "c.write", "second")
     check(code == 0, "the write after a stale position exited %d: %s" % (code, err))
     check(read_all_no_wait(kp, "c.read") == b"firstsecond", "both messages, in order")
     check("passed over 1 box" in err, "the user is told a box was passed over: %s" % err)
     # A streamed write behind three stored boxes.
-    stale = file_bytes(w)
-    kp.ok("write", "--split", "lines", "c.write", stdin=b"l1\nl2\nl3\n")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "--split", "lines", "c.write", stdin=b"l1\nl2\nl3\n")
     kp.ok("write", "--split", "lines", "c.write", stdin=b"m1\nm2\n")
     check(read_all_no_wait(kp, "c.read") == b"l1\nl2\nl3\nm1\nm2\n", "the stream goes after the stored boxes")
     kp.ok("write", "c.write", "last")
@@ -913,17 +919,15 @@ def stale_position_same_message(ctx):
     kp, d = ctx.kp, ctx.dir
     kp.ok("keypair", "c")
     w = os.path.join(d, "c.write")
-    stale = file_bytes(w)
-    kp.ok("write", "--split", "lines", "c.write", stdin=b"a\nb\n")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "--split", "lines", "c.write", stdin=b"a\nb\n")
     out = kp.ok("--json", "write", "--split", "lines", "c.write", stdin=b"a\nb\nc\n")
     check(len(out.decode().splitlines()) == 3, "every message is reported written: %r" % out)
     check(read_all_no_wait(kp, "c.read") == b"a\nb\nc\n", "a and b once each, then c")
     # The sim stores identical bytes again silently; a replica may answer BoxAlreadyExists
     # instead (as it does for a re-issued write): kpthin reads the box back and counts it.
-    stale = file_bytes(w)
-    kp.ok("write", "c.write", "again")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "c.write", "again")
     ctx.sim.control("fail start_resending_encrypted_message 10 1")
     code, _, err = kp.run("write", "c.write", "again")
     check(code == 0 and "already stored" in err, "exit %d: %s" % (code, err))
@@ -958,9 +962,8 @@ def old_format_channel(ctx):
     to_old_format(os.path.join(d, "c.read"))
     kp.ok("write", "c.write", "one")
     check("read_capability" not in open(w).read(), "saving keeps the old format")
-    stale = file_bytes(w)
-    kp.ok("write", "c.write", "two")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "c.write", "two")
     kp.ok("write", "c.write", "three")
     check(read_all_no_wait(kp, "c.read") == b"onetwothree", "nothing overwritten")
 
@@ -1035,16 +1038,14 @@ def stale_position_tombstone(ctx):
     kp, d = ctx.kp, ctx.dir
     kp.ok("keypair", "c")
     w = os.path.join(d, "c.write")
-    stale = file_bytes(w)
-    kp.ok("write", "c.write", "keep")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "c.write", "keep")
     code, _, err = kp.run("tombstone", "--next", "1", "c.write")
     check(code == 0 and "1 box(es) after it already held a message" in err, "exit %d: %s" % (code, err))
     check(kp.ok("read", "c.read") == b"keep", "the message survives")
     expect(kp.run("read", "c.read"), 7, "tombstone")
-    stale = file_bytes(w)
-    kp.ok("tombstone", "--next", "2", "c.write")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("tombstone", "--next", "2", "c.write")
     out = kp.ok("--json", "tombstone", "--next", "3", "c.write")
     check(json.loads(out)["tombstoned"] == 3, out)
     kp.ok("write", "c.write", "after")
@@ -1059,9 +1060,8 @@ def stale_position_copy(ctx):
     kp, d = ctx.kp, ctx.dir
     kp.ok("keypair", "c")
     w = os.path.join(d, "c.write")
-    stale = file_bytes(w)
-    kp.ok("write", "c.write", "keep")
-    restore(w, stale)
+    with stale_position(w):
+        kp.ok("write", "c.write", "keep")
     code, _, err = kp.run("copy", "--to", "c.write", stdin=b"payload")
     check(code == 0 and "passed over 1 box" in err, "exit %d: %s" % (code, err))
     check(read_all_no_wait(kp, "c.read") == b"keeppayload", "both, in order")
