@@ -255,17 +255,19 @@ def copy_resume(ctx):
     # A slow simulator so the copy is interrupted half-way through its stream.
     ctx.restart_sim("--pacing", "20")
     kp.ok("keypair", "c")
-    blob = random.Random(4).randbytes(40_000)
+    blob = random.Random(4).randbytes(60_000)  # 42 stream boxes
     open(os.path.join(d, "blob"), "wb").write(blob)
     dest_before = file_bytes(os.path.join(d, "c.write"))
     state = os.path.join(d, "copy.state")
+    # The mixnet goes away after 32 of the 42 stream boxes are answered, so the copy cannot finish
+    # before the Ctrl-C however slow this machine is. Replies come in any order (each write is
+    # its own request), but the first box is among any 32 answered: a window of 32 boxes is in
+    # flight until it is confirmed.
+    check(ctx.sim.control("offline-after-writes 32") == "ok", "sim control offline-after-writes")
     p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
-
-    # The background saver may skip a partial state, so wait for any progress, then take the
-    # mixnet away (only round trips under way complete) so the copy cannot finish before Ctrl-C.
-    wait_for(lambda: saved_copy_state(state, lambda s: s["elements_written"] > 0),
+    # The background saver may skip a partial state, so wait for the saved progress.
+    wait_for(lambda: saved_copy_state(state, lambda s: s["elements_written"] > 0) and sim_offline(ctx),
              "the copy to confirm some stream boxes", timeout=60)
-    ctx.sim.control("offline")
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=30)
     ctx.sim.control("online")
@@ -304,20 +306,21 @@ def copy_resume_stale(ctx):
     confirmed boxes. Resuming from an older state rewrites confirmed temporary boxes with the same
     content, which the daemon accepts (a default write is idempotent); the payload arrives once."""
     kp, d = ctx.kp, ctx.dir
-    ctx.restart_sim("--pacing", "50")  # 21 stream boxes take about a second
+    ctx.restart_sim("--pacing", "20")
     kp.ok("keypair", "c")
-    blob = random.Random(6).randbytes(30_000)
+    blob = random.Random(6).randbytes(60_000)  # 42 stream boxes
     open(os.path.join(d, "blob"), "wb").write(blob)
     state = os.path.join(d, "copy.state")
+    # The mixnet goes away after 32 of the 42 stream boxes are answered (the first among them, as
+    # in copy_resume), so the copy cannot finish before the kill however slow this machine is;
+    # the kill leaves no chance to save anything more.
+    check(ctx.sim.control("offline-after-writes 32") == "ok", "sim control offline-after-writes")
     p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
 
     def progressed():
-        return saved_copy_state(state, lambda s: s["elements_written"] > 0)
+        return saved_copy_state(state, lambda s: s["elements_written"] > 0) and sim_offline(ctx)
 
     wait_for(progressed, "the copy to confirm some stream boxes", timeout=60)
-    # Take the mixnet away so the copy cannot finish before the kill on a loaded machine (only
-    # round trips already under way complete), then crash: no chance to save anything more.
-    ctx.sim.control("offline")
     p.kill()
     p.communicate(timeout=30)
     ctx.sim.control("online")
@@ -333,6 +336,10 @@ def copy_resume_stale(ctx):
     sends = ctx.sim.stats().get("req.start_resending_encrypted_message", 0) - sends_before
     check(sends == first["elements_total"], "the resume rewrites from box 0: %d sends" % sends)
     check(read_all_no_wait(kp, "c.read") == blob, "the payload arrives exactly once after rewriting confirmed boxes")
+
+
+def sim_offline(ctx):
+    return ctx.sim.stats().get("offline") == 1
 
 
 def full_pipe():

@@ -201,6 +201,7 @@ void Simulator::attempt_write(std::uint64_t id, PendingOp& op) {
   const bool exists = outcome == WriteOutcome::kAlreadyExists;
   const std::uint8_t code = exists && r.no_idempotent_box_already_exists ? kCode(replica_errc::box_already_exists) : 0;
   finish(id, resend_reply(r.query_id, code, op.courier));
+  if (writes_until_offline_ > 0 && --writes_until_offline_ == 0) set_offline(true);
 }
 
 void Simulator::attempt_read(std::uint64_t id, PendingOp& op) {

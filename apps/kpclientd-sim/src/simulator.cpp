@@ -481,6 +481,8 @@ void Simulator::set_offline(bool offline) {
   for (auto& [id, conn] : connections_) send(*conn, event);
 }
 
+void Simulator::offline_after_writes(std::uint64_t writes) { writes_until_offline_ = writes; }
+
 std::string Simulator::stats() const {
   std::size_t waiting = 0;
   for (const auto& [id, op] : ops_)
@@ -521,6 +523,12 @@ std::string Simulator::control(const std::string& line) {
     set_offline(command == "offline");
     return "ok";
   }
+  if (command == "offline-after-writes") {
+    std::uint64_t writes = 0;
+    if (!(in >> writes) || writes == 0) return "error usage: offline-after-writes <N>  (N >= 1)";
+    offline_after_writes(writes);
+    return "ok";
+  }
   if (command == "hold" || command == "release") {
     hold_handshakes(command == "hold");
     return "ok";
@@ -540,7 +548,7 @@ std::string Simulator::control(const std::string& line) {
     return "ok";
   }
   if (command == "help" || command.empty())
-    return "ok commands: drop restart shutdown stats offline online hold release fail <request_key> <code> [count] | fail clear";
+    return "ok commands: drop restart shutdown stats offline online offline-after-writes <N> hold release fail <request_key> <code> [count] | fail clear";
   return "error unknown command: " + command;
 }
 

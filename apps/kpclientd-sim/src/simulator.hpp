@@ -50,6 +50,9 @@ class Simulator {
   void fail_next(const std::string& request_key, std::uint8_t code, std::uint64_t count);
   void clear_failures();
   void set_offline(bool offline);      // broadcasts a connection_status_event
+  // Goes offline by itself right after the next `writes` box writes complete (0: never). Lets a
+  // test stop a multi-box operation part way without racing it from outside.
+  void offline_after_writes(std::uint64_t writes);
   void hold_handshakes(bool hold);     // false: the held connections get their handshake now
   std::string stats() const;           // one line of key=value pairs
   // Executes one control-socket command line; returns the reply line (no newline).
@@ -147,6 +150,8 @@ class Simulator {
 
   struct FailState { std::uint8_t code; std::uint64_t remaining; bool forever; };
   std::map<std::string, FailState> failures_;
+
+  std::uint64_t writes_until_offline_ = 0;  // 0: no automatic offline pending
 
   bool stopping_ = false;
   std::unique_ptr<boost::asio::steady_timer> stop_timer_;
