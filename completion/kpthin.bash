@@ -67,7 +67,7 @@ _kpthin() {
     case $sub in
         keypair)   opts="--seed-file --print --no-files --import --export -f --force" ;;
         write)     opts="-f --file --split --box-exists-error" ;;
-        read)      opts="-n --count -F --follow --no-wait --skip-tombstones -d --delimiter --framed -o --output-dir" ;;
+        read)      opts="-n --count -F --follow --no-wait --until-empty --skip-tombstones -d --delimiter --framed -o --output-dir" ;;
         tombstone) opts="--last --all --box --from -n --count --next --atomic -y --yes" ;;
         copy)      opts="-t --to -f --file --framed --state --resume" ;;
         send)      opts="-s --service -n --count -i --interval --raw" ;;

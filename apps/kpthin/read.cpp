@@ -25,6 +25,8 @@ struct ReadOptions {
   std::uint64_t count = 1;
   bool follow = false;
   bool no_wait = false;
+  bool until_empty = false;
+  bool count_given = false;  // -n was on the command line (with --until-empty it caps the boxes)
   bool skip_tombstones = false;
   std::optional<std::string> delimiter;
   bool framed = false;
@@ -122,31 +124,44 @@ void run_read_framed(const ReadOptions& opt, const GlobalOptions& global) {
 void run_read(const ReadOptions& opt, const GlobalOptions& global) {
   if (!opt.output_dir.empty() && !opt.framed) fail(ExitCode::kUsage, "--output-dir needs --framed");
   if (opt.framed) {
+    if (opt.until_empty) {
+      fail(ExitCode::kUsage, "--framed already ends after the file's last box; drop --until-empty");
+    }
     if (opt.follow || opt.count != 1 || opt.delimiter) {
       fail(ExitCode::kUsage, "--framed reads exactly one file; drop --follow/--count/--delimiter");
     }
     run_read_framed(opt, global);
     return;
   }
-  if (opt.follow && opt.no_wait) fail(ExitCode::kUsage, "--follow waits for boxes; it cannot be combined with --no-wait");
+  if (opt.follow && (opt.no_wait || opt.until_empty)) {
+    fail(ExitCode::kUsage, std::string("--follow waits for boxes; it cannot be combined with ") +
+                               (opt.no_wait ? "--no-wait" : "--until-empty"));
+  }
   if (opt.count == 0) fail(ExitCode::kUsage, "--count must be at least 1");
   std::string delimiter = opt.delimiter ? unescape(*opt.delimiter) : std::string();
 
   ChannelFile channel = ChannelFile::open(opt.channel, ChannelKind::kRead, global.timeout.value_or(kWaitForever));
   Session session(global);
   ResendOptions resend;
-  resend.no_retry_on_box_id_not_found = opt.no_wait;
+  // --until-empty ends at the first box the replicas report as not written, the way --no-wait
+  // fails there: kpclientd only reports that with this flag; without it, it asks forever.
+  resend.no_retry_on_box_id_not_found = opt.no_wait || opt.until_empty;
+  // Without -n, --until-empty reads until the first unwritten box, however many that takes.
+  const bool unbounded = opt.follow || (opt.until_empty && !opt.count_given);
   std::optional<std::uint64_t> limit;
   // Skipped tombstones do not count toward --count, so how many boxes that takes is not known.
-  if (!opt.follow && !opt.skip_tombstones) limit = opt.count;
+  if (!unbounded && !opt.skip_tombstones) limit = opt.count;
   // Following reads ahead only a little: each waiting read costs the daemon traffic.
-  std::size_t window = opt.follow ? 4 : static_cast<std::size_t>(std::min<std::uint64_t>(opt.count, kDefaultWindow));
+  std::size_t window = opt.follow  ? 4
+                       : unbounded ? kDefaultWindow
+                                   : static_cast<std::size_t>(std::min<std::uint64_t>(opt.count, kDefaultWindow));
   BoxReader reader(session, channel.channel().capability.reveal(), channel.channel().index, resend, limit, window);
   reader.what = "reading " + channel.path().string();
   reader.while_waiting = fail_if_stdout_gone;  // `read --follow | head`: stop when head has gone
-  Progress progress("boxes read", opt.follow ? 0 : opt.count);
+  Progress progress("boxes read", unbounded ? 0 : opt.count);
 
   std::uint64_t delivered = 0;
+  std::uint64_t consumed = 0;  // delivered boxes and skipped tombstones: what the position passed
   Bytes position = channel.channel().index;
   const std::string path = channel.path().string();
   // Box numbers cost two local daemon requests: only for output that shows them.
@@ -154,7 +169,7 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
   PositionSaver saver(channel);
   auto save = [&] { saver.set(view(position)); };
   try {
-    while (opt.follow || delivered < opt.count) {
+    while (unbounded || delivered < opt.count) {
       ReadOutcome outcome = reader.next();
       if (outcome.kind == ReadOutcome::Kind::kTombstone) {
         // A tombstone is consumed when it is reported, so the next read moves past it.
@@ -163,6 +178,7 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
                            {"index", to_base64(view(outcome.box_index))}});
         }
         ++box;
+        ++consumed;
         position = outcome.next_index;
         save();
         if (opt.skip_tombstones) {
@@ -188,6 +204,7 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
       }
       position = std::move(outcome.next_index);
       ++delivered;
+      ++consumed;
       ++box;
       progress.update(delivered);
       save();  // never past what was printed
@@ -202,9 +219,15 @@ void run_read(const ReadOptions& opt, const GlobalOptions& global) {
       fail(ExitCode::kTimeout, "no box arrived at " + channel.path().string() + " within " + waited + " (" +
                                    std::to_string(delivered) + " read); the read was cancelled at the daemon; retry later or raise --timeout");
     }
+    if (e.code() == ExitCode::kBoxNotFound && opt.until_empty && consumed > 0) {
+      // The clean end of a channel written in one go (a copy's payload, a finished batch).
+      info("read " + std::to_string(delivered) + " box(es) from " + path + "; the next box is not written yet");
+      return;
+    }
     if (e.code() == ExitCode::kBoxNotFound) {
       fail(ExitCode::kBoxNotFound, "the next box of " + channel.path().string() + " has not been written yet (" +
-                                       std::to_string(delivered) + " read); retry later, or drop --no-wait to wait for it");
+                                       std::to_string(delivered) + " read); retry later, or drop " +
+                                       (opt.until_empty ? "--until-empty" : "--no-wait") + " to wait for it");
     }
     throw;
   }
@@ -222,6 +245,9 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
                 "keep reading boxes as they are written, like tail -f; with --timeout, exit 5 once no box "
                 "arrives within that time of the previous one");
   sub->add_flag("--no-wait", opt->no_wait, "fail at once with exit code 6 if the box is not written yet");
+  sub->add_flag("--until-empty", opt->until_empty,
+                "read every box written so far: stop with exit 0 at the first box not written yet (exit 6 if "
+                "that is the first one); -n caps the count; for a copied payload");
   sub->add_flag("--skip-tombstones", opt->skip_tombstones, "skip deleted boxes (tombstones) instead of exiting 7; they do not count toward --count");
   sub->add_option("-d,--delimiter", opt->delimiter, "print STR after each message (escapes: \\n \\t \\0)")
       ->type_name("STR");
@@ -229,7 +255,8 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
                 "read one file sent with pigeonhole-cp's framing (pigeonhole-cp send, kpthin copy --framed)");
   sub->add_option("-o,--output-dir", opt->output_dir, "with --framed: save the file under its sent name in DIR")
       ->type_name("DIR");
-  sub->get_option("--count")->excludes("--follow");
+  CLI::Option* count = sub->get_option("--count");
+  count->excludes("--follow");
   sub->footer(R"(Examples:
   kpthin read chat.read                       # wait for the next message
   kpthin --timeout 30s read -n 10 chat.read   # ten messages, each within 30 s of the one before
@@ -239,7 +266,10 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
 --timeout bounds the wait for each box: the clock starts when the previous box was printed
 (or when the first wait begins), not when a read was issued ahead.)
   kpthin read --no-wait chat.read || echo "nothing yet")");
-  return {sub, [opt, &global] { run_read(*opt, global); }};
+  return {sub, [opt, count, &global] {
+            opt->count_given = count->count() > 0;
+            run_read(*opt, global);
+          }};
 }
 
 }  // namespace kpthin::cli

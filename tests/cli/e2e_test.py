@@ -250,6 +250,40 @@ def multi_copy(ctx):
 
 
 @scenario
+def until_empty(ctx):
+    """`read --until-empty` is the clean end of a copied payload: exit 0 at the first box not
+    written yet, after at least one box; exit 6 when there is nothing to read; -n caps it."""
+    kp, d = ctx.kp, ctx.dir
+    kp.ok("keypair", "a")
+    kp.ok("keypair", "b")
+    pa, pb = random.Random(5).randbytes(9000), b"the payload for b"
+    open(os.path.join(d, "pa"), "wb").write(pa)
+    open(os.path.join(d, "pb"), "wb").write(pb)
+    kp.ok("copy", "--to", "a.write", "--file", "pa", "--to", "b.write", "--file", "pb")
+    code, out, err = kp.run("read", "--until-empty", "a.read")
+    check(code == 0 and out == pa and "kpthin:" not in err,
+          "read --until-empty of a copied payload: exit %d, %d of %d bytes, %s" % (code, len(out), len(pa), err))
+    check(kp.ok("read", "--until-empty", "b.read") == pb, "the second destination")
+    # Nothing new: the first box is not written, which is a failure a script can see (exit 6).
+    expect(kp.run("read", "--until-empty", "a.read"), 6, "not been written yet")
+    # -n caps the count; the rest is still there; skipped tombstones count as boxes read.
+    kp.ok("write", "--split", "lines", "b.write", stdin=b"1\n2\n3\n")
+    kp.ok("tombstone", "--last", "1", "b.write")
+    check(kp.ok("read", "--until-empty", "-n", "1", "-d", ",", "b.read") == b"1\n,", "-n 1 caps the read")
+    code, out, err = kp.run("--json", "read", "--until-empty", "--skip-tombstones", "b.read")
+    got = [json.loads(l) for l in out.decode().splitlines()]
+    check(code == 0 and [(o["box"], o.get("tombstone", False)) for o in got] == [(3, False), (4, True)],
+          "json lines up to the end: exit %d, %s, %s" % (code, got, err))
+    expect(kp.run("read", "--until-empty", "b.read"), 6)
+    kp.ok("write", "b.write", "x")
+    kp.ok("tombstone", "--last", "1", "b.write")
+    check(kp.run("read", "--until-empty", "--skip-tombstones", "b.read")[0] == 0,
+          "a skipped tombstone is a box read: the end after it is clean")
+    expect(kp.run("read", "--until-empty", "--follow", "b.read"), 2, "--follow")
+    expect(kp.run("read", "--until-empty", "--framed", "b.read"), 2, "--until-empty")
+
+
+@scenario
 def copy_resume(ctx):
     kp, d = ctx.kp, ctx.dir
     # A slow simulator so the copy is interrupted half-way through its stream.

@@ -118,6 +118,14 @@ def read_to_end(ctx, channel):
     return out
 
 
+def read_until_empty(ctx, channel):
+    """A copied payload as its reader gets it (kpthin-copy(1)): every box written so far, ending
+    with exit 0 at the first box kpclientd reports as not written (no_retry_on_box_id_not_found)."""
+    code, out, err = ctx.run("read", "--until-empty", channel)
+    check(code == 0, "read --until-empty of %s should end with exit 0, got %d: %s" % (channel, code, err.strip()))
+    return out
+
+
 def in_parallel(*calls):
     """Runs the zero-argument callables at once (independent mixnet round trips overlap their
     waits) and returns their results in order; the first exception is raised."""
@@ -291,8 +299,11 @@ def copy_two(ctx):
     ctx.write_file("pa", b"first destination " * 10)
     ctx.write_file("pb", b"second destination " * 10)
     ctx.ok("copy", "--to", "a.write", "--file", "pa", "--to", "b.write", "--file", "pb")
-    check(read_to_end(ctx, "a.read") == ctx.file("pa"), "destination a")
-    check(read_to_end(ctx, "b.read") == ctx.file("pb"), "destination b")
+    check(read_until_empty(ctx, "a.read") == ctx.file("pa"), "destination a")
+    check(read_until_empty(ctx, "b.read") == ctx.file("pb"), "destination b")
+    # Nothing more: the real daemon's "not written" for the first box is exit 6.
+    code, _, err = ctx.run("read", "--until-empty", "b.read")
+    check(code == 6, "read --until-empty with nothing new should exit 6, got %d: %s" % (code, err.strip()))
 
 
 def atomic_tombstone_range(ctx):
