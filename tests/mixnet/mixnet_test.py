@@ -450,9 +450,29 @@ def kill_split_rerun(ctx):
           % (k, "?" if saved is None else k - saved, len(lines)), flush=True)
 
 
+def demo_walk(ctx):
+    """scripts/demo --mixnet, the newcomer's walk, on the running network: it finds the network
+    up, uses it, and leaves it running (it stops only a network it booted itself)."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(ctx.kpthin)))   # BUILD/apps/kpthin/kpthin
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run([os.path.join(ctx.scripts, "demo"), "--mixnet", "--build-dir", build], cwd=ctx.dir,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=900)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("scripts/demo --mixnet still ran after 900 s: %s" % (e.stdout or b"").decode()[-2000:])
+    out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    print("  %6.1fs exit %d: scripts/demo --mixnet" % (time.monotonic() - t0, p.returncode), flush=True)
+    check(p.returncode == 0, "scripts/demo --mixnet exited %d:\n%s\n%s" % (p.returncode, out[-3000:], err[-2000:]))
+    for needle in ("One is running already", "    ping through the local mixnet", "the same as alice.txt",
+                   "What happened:"):
+        check(needle in out, "the demo's output lacks %r:\n%s" % (needle, out))
+    check(subprocess.run([os.path.join(ctx.scripts, "mixnet"), "status"], capture_output=True).returncode == 0,
+          "the demo must leave a network it did not start running")
+
+
 SCENARIOS = (watch_pki, write_read, max_size_box, split_lines, tombstone, read_timeout, copy_one,
              copy_two, atomic_tombstone_range, tombstone_last, tombstone_all_atomic, send_echo,
-             restart_mid_write, blackout_write, blackout_read, blackout_copy, kill_split_rerun)
+             restart_mid_write, blackout_write, blackout_read, blackout_copy, kill_split_rerun, demo_walk)
 
 
 def print_status(args):
