@@ -20,8 +20,8 @@ _kpthin() {
         cword=$COMP_CWORD
     fi
 
-    local global_opts="-c --config --timeout --json -v --verbose -q --quiet --version -h --help"
-    local subcommands="keypair write read tombstone copy send watch services"
+    local global_opts="-c --config --timeout --json -v --verbose -q --quiet -V --version -h --help"
+    local subcommands="keypair write read tombstone copy send watch services help"
 
     # The subcommand is the first word that is not an option or an option's argument.
     local sub="" i
@@ -73,6 +73,7 @@ _kpthin() {
         send)      opts="-s --service -n --count -i --interval --raw" ;;
         watch)     opts="--until" ;;
         services)  opts="" ;;
+        help)      opts="" ;;
     esac
 
     if [[ $cur == -* ]]; then
@@ -84,6 +85,7 @@ _kpthin() {
         write|tombstone) _kpthin_channels write ;;
         read)            _kpthin_channels read ;;
         services)        COMPREPLY=( $(compgen -W "echo courier" -- "$cur") ) ;;
+        help)            COMPREPLY=( $(compgen -W "$subcommands" -- "$cur") ) ;;
     esac
 }
 

@@ -7,8 +7,10 @@
 #include "duration.hpp"
 #include "exit_codes.hpp"
 #include "global_options.hpp"
+#include "help_command.hpp"
 #include "interrupt.hpp"
 #include "output.hpp"
+#include "usage_error.hpp"
 
 namespace kpthin::cli {
 namespace {
@@ -41,6 +43,20 @@ void configure_logging(const GlobalOptions& global) {
   spdlog::set_pattern("%v");  // the library's messages already begin with "kpthin: "
 }
 
+// --json as given on a command line CLI11 refused (GlobalOptions is not filled in then).
+bool json_requested(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--") return false;
+    if (a == "--json") return true;
+  }
+  return false;
+}
+
+int failed(ExitCode code, std::string_view message, bool json) {
+  report_failure(static_cast<int>(code), exit_kind(code), message, json);
+  return static_cast<int>(code);
+}
+
 }  // namespace
 
 int run_kpthin(int argc, char** argv) {
@@ -48,7 +64,8 @@ int run_kpthin(int argc, char** argv) {
   CLI::App app{"kpthin: a thin client for the Katzenpost mixnet daemon kpclientd: Pigeonhole channels\n"
                "(keypair, write, read, tombstone, copy), service messages (send), events (watch).",
                "kpthin"};
-  app.set_version_flag("--version", std::string("kpthin ") + KPTHIN_VERSION);
+  app.formatter(make_help_formatter());
+  app.set_version_flag("-V,--version", std::string("kpthin ") + KPTHIN_VERSION);
   app.require_subcommand(1);
   app.footer(kMainFooter);
   app.add_option("-c,--config", global.config,
@@ -67,6 +84,7 @@ int run_kpthin(int argc, char** argv) {
       add_read_command(app, global),      add_tombstone_command(app, global),
       add_copy_command(app, global),      add_send_command(app, global),
       add_watch_command(app, global),     add_services_command(app, global),
+      add_help_command(app),
   };
   for (Command& command : commands) command.app->fallthrough();
 
@@ -79,10 +97,8 @@ int run_kpthin(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string where = "kpthin";
-    for (CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
-    std::cerr << "kpthin: " << e.what() << "; see `" << where << " --help`\n";
-    return static_cast<int>(ExitCode::kUsage);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    return failed(ExitCode::kUsage, explain_usage_error(app, args, e), json_requested(args));
   }
 
   try {
@@ -104,12 +120,10 @@ int run_kpthin(int argc, char** argv) {
     if (interrupted_before_done()) return static_cast<int>(ExitCode::kInterrupted);
     return 0;
   } catch (const CliError& e) {
-    std::cerr << "kpthin: " << e.what() << "\n";
-    if (interrupted_before_done()) return static_cast<int>(ExitCode::kInterrupted);
-    return static_cast<int>(e.code());
+    return failed(interrupted_before_done() ? ExitCode::kInterrupted : e.code(), e.what(), global.json);
   } catch (const std::exception& e) {
-    std::cerr << "kpthin: unexpected error: " << e.what() << "; please report this\n";
-    return static_cast<int>(ExitCode::kOther);
+    return failed(ExitCode::kOther, std::string("unexpected error: ") + e.what() + "; please report this",
+                  global.json);
   }
 }
 

@@ -59,6 +59,24 @@ ExitCode exit_code_for(const Status& status) {
   return ExitCode::kDaemonUnreachable;
 }
 
+std::string_view exit_kind(ExitCode code) {
+  switch (code) {
+    case ExitCode::kOk: return "ok";
+    case ExitCode::kOther: return "other";
+    case ExitCode::kUsage: return "usage";
+    case ExitCode::kConfig: return "config";
+    case ExitCode::kDaemonUnreachable: return "daemon_unreachable";
+    case ExitCode::kTimeout: return "timeout";
+    case ExitCode::kBoxNotFound: return "box_not_found";
+    case ExitCode::kTombstone: return "tombstone";
+    case ExitCode::kBoxAlreadyExists: return "box_already_exists";
+    case ExitCode::kCopyFailed: return "copy_failed";
+    case ExitCode::kProtocol: return "protocol";
+    case ExitCode::kInterrupted: return "interrupted";
+  }
+  return "other";
+}
+
 std::string_view hint_for(ExitCode code) {
   switch (code) {
     case ExitCode::kConfig: return "fix the file named above, or pass another with -c FILE";

@@ -43,6 +43,10 @@ class CliError : public std::runtime_error {
 // dial/disconnect -> 4, config -> 3, daemon error codes -> 10, ...).
 ExitCode exit_code_for(const Status& status);
 
+// A short stable name for each exit code ("usage", "timeout", "box_not_found", ...): the "kind"
+// of the --json error object, documented in kpthin(1) next to the code.
+std::string_view exit_kind(ExitCode code);
+
 // A hint for what to do next, for the codes where there is a useful one ("" otherwise).
 std::string_view hint_for(ExitCode code);
 

@@ -56,6 +56,16 @@ void write_json_line(const nlohmann::json& object) {
   write_stdout(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
+void report_failure(int code, std::string_view kind, std::string_view message, bool json) {
+  write_stderr("kpthin: " + std::string(message) + "\n");
+  if (!json) return;
+  try {
+    write_json_line({{"error", {{"code", code}, {"kind", kind}, {"message", message}}}});
+  } catch (const CliError&) {
+    // Nobody reads stdout any more; stderr already has the reason.
+  }
+}
+
 void set_verbosity(Verbosity verbosity) { g_verbosity = verbosity; }
 Verbosity verbosity() { return g_verbosity; }
 

@@ -24,6 +24,11 @@ void fail_if_stdout_gone();
 // One JSON object and a newline on stdout.
 void write_json_line(const nlohmann::json& object);
 
+// The one report of a failure, made by main() only: "kpthin: <message>" on stderr and, with
+// --json, one {"error": {"code", "kind", "message"}} object on stdout so a script reading stdout
+// sees why (left out when stdout is gone).
+void report_failure(int code, std::string_view kind, std::string_view message, bool json);
+
 enum class Verbosity { kQuiet = -1, kNormal = 0, kVerbose = 1, kDebug = 2 };
 void set_verbosity(Verbosity verbosity);
 Verbosity verbosity();

@@ -96,8 +96,9 @@ def run_json(kp, *args, stdin=None, timeout=60):
 
 
 def confirmed(stdout):
-    """How many boxes a `kpthin --json write` reported as confirmed (complete lines only)."""
-    return sum(1 for line in stdout.split(b"\n") if line.startswith(b"{"))
+    """How many boxes a `kpthin --json write` reported as confirmed (complete lines only; the
+    error object a failure ends with is no box)."""
+    return sum(1 for line in stdout.split(b"\n") if line.startswith(b"{") and not line.startswith(b'{"error"'))
 
 
 def frames_of(ctx, *args, stdin=None):

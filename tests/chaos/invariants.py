@@ -34,9 +34,11 @@ def parse_boxes(stdout):
         if not line.strip():
             continue
         try:
-            boxes.append(Box(json.loads(line)))
+            obj = json.loads(line)
         except ValueError:
-            pass  # only the last line of a killed process can be torn
+            continue  # only the last line of a killed process can be torn
+        if set(obj) != {"error"}:  # a failure's error object (kpthin(1), JSON OUTPUT) is no box
+            boxes.append(Box(obj))
     return boxes
 
 

@@ -7,12 +7,17 @@ import re
 import subprocess
 import sys
 
-EXIT_CODES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "130"]
+EXIT_KINDS = {"0": "ok", "1": "other", "2": "usage", "3": "config", "4": "daemon_unreachable", "5": "timeout",
+              "6": "box_not_found", "7": "tombstone", "8": "box_already_exists", "9": "copy_failed",
+              "10": "protocol", "130": "interrupted"}
+EXIT_CODES = list(EXIT_KINDS)
 
 
 def options_in_help(text):
+    """The options a --help lists as its own (a subcommand's help also lists the global options,
+    after a "Global options" heading: those belong to kpthin(1))."""
     found = set()
-    for line in text.splitlines():
+    for line in text.split("\nGlobal options")[0].splitlines():
         m = re.match(r"\s+((?:-\w,)?--[\w-]+)", line)
         if m:
             for opt in m.group(1).split(","):
@@ -34,7 +39,12 @@ def main():
     subcommands = re.findall(r"^  (\w+)\s{2,}", main_help.split("Subcommands:")[1].split("Examples:")[0], re.M)
     if len(subcommands) < 8:
         problems.append("could not find the subcommands in kpthin --help")
+    main_page = open(os.path.join(mandir, "kpthin.1")).read().replace("\\-", "-")
     for sub in subcommands:
+        if sub == "help":  # `kpthin help [SUBCOMMAND]` is described in kpthin(1)
+            if not re.search(r"^\.BI? help\b", main_page.split(".SH SUBCOMMANDS")[1].split(".SH")[0], re.M):
+                problems.append("kpthin.1: `kpthin help` is not described under SUBCOMMANDS")
+            continue
         page = "kpthin-%s.1" % sub
         if page not in pages:
             problems.append("%s has no manual page %s" % (sub, page))
@@ -44,7 +54,6 @@ def main():
         for opt in sorted(options_in_help(sub_help)):
             if opt not in source:
                 problems.append("%s: option %s of `kpthin %s --help` is not documented" % (page, opt, sub))
-    main_page = open(os.path.join(mandir, "kpthin.1")).read().replace("\\-", "-")
     for opt in sorted(options_in_help(main_help)):
         if opt != "--version" and opt not in main_page:
             problems.append("kpthin.1: global option %s is not documented" % opt)
@@ -52,6 +61,8 @@ def main():
     for code in EXIT_CODES:
         if not re.search(r"^\.B %s$" % code, status, re.M):
             problems.append("kpthin.1: exit code %s is not listed under EXIT STATUS" % code)
+        elif not re.search(r"^\.B %s\n\(%s\)$" % (code, EXIT_KINDS[code]), status, re.M):
+            problems.append("kpthin.1: exit code %s does not give its --json kind (%s)" % (code, EXIT_KINDS[code]))
     if "kpthin-channel.5" not in pages:
         problems.append("kpthin-channel.5 is missing")
     for p in problems:

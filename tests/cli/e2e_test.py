@@ -19,7 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Kpthin, Output, Sim, Workdir, check, expect, snapshot, unchanged, wait_for  # noqa: E402
+from harness import (Failure, Kpthin, Output, Sim, Workdir, check, expect, json_results, snapshot, unchanged,  # noqa: E402
+                     wait_for)
 
 SCENARIOS = {}
 
@@ -781,7 +782,7 @@ def box_numbers(ctx):
           [(1, b"a"), (2, b"b\n"), (3, b"c\n"), (4, b"d"), (5, b"e")], r)
     kp.ok("tombstone", "--next", "1", "c.write")
     code, out, err = kp.run("--json", "read", "c.read")
-    check(code == 7 and json.loads(out)["box"] == 6 and json.loads(out)["tombstone"] is True, (code, out, err))
+    check(code == 7 and json_results(out)[0]["box"] == 6 and json_results(out)[0]["tombstone"] is True, (code, out, err))
     # Files from before first_index: the number comes from the first index the capability embeds.
     to_old_format(w)
     to_old_format(os.path.join(d, "c.read"))
@@ -850,14 +851,14 @@ def tombstone_forms(ctx):
     check(file_bytes(os.path.join(d, "c.write")) == position, "usage errors leave the position")
     # A reader with exit 7 per tombstone, and one skipping them.
     code, out, _ = kp.run("--json", "read", "-n", "8", "c.read")
-    got = [json.loads(l) for l in out.decode().splitlines()]
+    got = json_results(out)
     check(code == 7 and [(o["box"], o.get("tombstone", False)) for o in got] == [(1, False), (2, True)], got)
     out = kp.ok("--json", "read", "--skip-tombstones", "-n", "3", "c.read")
     got = [(o["box"], o.get("tombstone", False), base64.b64decode(o.get("data", ""))) for o in
            (json.loads(l) for l in out.decode().splitlines())]
     check(got == [(3, False, b"3\n"), (4, True, b""), (5, True, b""), (6, False, b"6\n"), (7, False, b"7\n")], got)
     code, out, _ = kp.run("--json", "read", "c.read")
-    check(code == 7 and json.loads(out)["box"] == 8 and json.loads(out)["tombstone"] is True, (code, out))
+    check(code == 7 and json_results(out)[0]["box"] == 8 and json_results(out)[0]["tombstone"] is True, (code, out))
     # The next write goes to a fresh box, after the deleted ones.
     check(json.loads(kp.ok("--json", "write", "c.write", "after"))["box"] == 9, "the write after --last 1")
     check(kp.ok("read", "c.read") == b"after", "box 9")
@@ -927,7 +928,7 @@ def tombstone_confirm(ctx):
     check(code == 0 and "[y/N]" not in err, (code, err))
     restore(r, fresh)
     code, out, _ = kp.run("--json", "read", "-n", "3", "c.read")
-    got = [(o["box"], o.get("tombstone", False)) for o in (json.loads(l) for l in out.decode().splitlines())]
+    got = [(o["box"], o.get("tombstone", False)) for o in json_results(out)]
     check(code == 7 and got == [(1, False), (2, True)], "y and --yes deleted boxes 2 and 3: %s" % got)
     expect(kp.run("read", "c.read"), 7, "tombstone")
 
@@ -1139,7 +1140,8 @@ def watch(ctx):
     p.send_signal(signal.SIGINT)
     p.wait(20)
     check(p.returncode == 130, "watch ends with 130 on Ctrl-C, got %d" % p.returncode)
-    kinds = [json.loads(line)["event"] for line in events.poll().decode().splitlines()]  # fails on any other line
+    # Every line is an event (fails on any other line), then the error object of the Ctrl-C.
+    kinds = [o["event"] for o in json_results(events.poll())]
     check(kinds[0] == "connection_status" and "disconnected" in kinds and "reconnected" in kinds, kinds)
     ctx.sim.control("offline")
     expect(kp.run("--timeout", "300ms", "watch", "--until", "connected"), 5, "mixnet connection")

@@ -1,5 +1,6 @@
 """Shared helpers for the kpthin CLI tests: start kpclientd-sim, run kpthin, wait for conditions
 with bounded deadlines (never bare sleeps), snapshot directories to prove nothing changed."""
+import json
 import os
 import shutil
 import signal
@@ -164,6 +165,15 @@ def expect(result, code, needle=None):
     if needle is not None:
         check(needle in err, "stderr should mention %r; it says: %s" % (needle, err.strip()))
     return out
+
+
+def json_results(out):
+    """The result objects of a `kpthin --json` stdout, without the error object a failure ends
+    with (kpthin(1), JSON OUTPUT); fails if an error object is anywhere but last."""
+    objects = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    errors = [i for i, o in enumerate(objects) if set(o) == {"error"}]
+    check(errors in ([], [len(objects) - 1]), "an error object may only end the output: %r" % objects)
+    return objects[:-1] if errors else objects
 
 
 def snapshot(directory):
