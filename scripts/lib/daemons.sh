@@ -9,6 +9,9 @@ KP_LDFLAGS="-X $KP_MODULE/core/epochtime.WarpedEpoch=true"
 # katzenpost v0.0.99 pins hpqc at an untagged commit the module proxy reachable here refuses;
 # hpqc v0.0.85 is the tag cut from that line 90 minutes later. See scripts/install-daemons.
 KP_HPQC_VERSION=${KP_HPQC_VERSION:-v0.0.85}
+# pigeonhole-cp (the Rust crate katzenpost_thin_client with its `cli` feature), installed beside
+# the daemons; kp_require_bins does not ask for it (only the interop scenarios use it).
+PHCP_VERSION=${PHCP_VERSION:-0.0.25}
 KP_RECIPE=2   # bump when the build recipe changes, to get a fresh cache directory
 
 # Without Go on PATH, use the toolchain scripts/setup fetched from the module proxy.
