@@ -5,7 +5,7 @@ One scenario per run: mixnet_test.py --scripts DIR --kpthin BIN SCENARIO.
 Scenarios re-express thin_client's tests/test_new_pigeonhole_api.py and katzenpost's
 client/pigeonhole_docker_test.go where a CLI applies: write/read round trip, maximum box size,
 many boxes in order, tombstones (ahead, the last N written, all atomically), copy commands to
-one and two channels, atomic tombstone ranges,
+one and two channels, atomic tombstone ranges, pigeonhole-cp writing a channel kpthin continues,
 echo, PKI readiness, read timeout with a cancel at the daemon, daemon restart mid-write.
 Issue 9's faults against the real replicas: a blackout between kpthin and kpclientd (through
 tests/tools/fault_proxy.py) while a write, a read and a copy wait for their reply, and a kill -9
@@ -470,9 +470,64 @@ def demo_walk(ctx):
           "the demo must leave a network it did not start running")
 
 
+def pigeonhole_cp(ctx):
+    """The pigeonhole-cp that scripts/install-daemons builds beside the daemons."""
+    bin_dir = subprocess.run([os.path.join(ctx.scripts, "install-daemons"), "--print-dir"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    path = os.path.join(bin_dir, "pigeonhole-cp")
+    check(os.access(path, os.X_OK), "no %s: run scripts/install-daemons" % path)
+    return path
+
+
+def run_pigeonhole_cp(ctx, *args):
+    """Runs pigeonhole-cp against the mixnet's kpclientd; returns its stdout text."""
+    argv = [pigeonhole_cp(ctx), args[0], "-c", ctx.config] + list(args[1:])
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, cwd=ctx.dir, capture_output=True, timeout=OP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Failure("pigeonhole-cp %s still ran after %ds (killed)" % (args[0], OP_TIMEOUT))
+    print("  %6.1fs exit %d: pigeonhole-cp %s" % (time.monotonic() - t0, p.returncode, args[0]), flush=True)
+    check(p.returncode == 0, "pigeonhole-cp %s exited %d: %s" % (args[0], p.returncode, p.stderr.decode(errors="replace")))
+    return p.stdout.decode()
+
+
+def genkey_value(text, label):
+    """The base64 value on the line after `label` in pigeonhole-cp's genkey text."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith(label):
+            return lines[i + 1].strip()
+    raise Failure("no %r in %r" % (label, text))
+
+
+def pigeonhole_cp_then_kpthin(ctx):
+    """Issue 10's interop: pigeonhole-cp makes the channel (kpthin imports its caps) and sends a
+    file into the first box with the position `keypair --export` gives; kpthin's channel file
+    still points at that box, so its write must find the next free one instead of losing the
+    message; a reader then gets the file, then kpthin's message, in order (about 2.5 minutes)."""
+    caps = run_pigeonhole_cp(ctx, "genkey")
+    ctx.write_file("genkey.txt", caps.encode())
+    ctx.ok("keypair", "--import", "genkey.txt", "c")
+    exported = ctx.ok("keypair", "--export", "c.write").decode()
+    for label in ("Write Capability", "Read Capability", "First Index"):
+        check(genkey_value(exported, label) == genkey_value(caps, label),
+              "keypair --export c.write gives another %s than pigeonhole-cp genkey did" % label)
+    ctx.write_file("note.txt", b"sent by pigeonhole-cp\n")
+    run_pigeonhole_cp(ctx, "send", "-w", genkey_value(exported, "Write Capability"),
+                      "-i", genkey_value(exported, "First Index"), "-f", "note.txt", "--no-copy")
+    written = json.loads(ctx.ok("--json", "write", "c.write", "written by kpthin"))
+    check(written["box"] == 2, "kpthin wrote box %s, not box 2 after pigeonhole-cp's file" % written["box"])
+    os.mkdir(ctx.path("got"))
+    ctx.ok("read", "--framed", "--output-dir", "got", "c.read")
+    check(ctx.file("got/note.txt") == b"sent by pigeonhole-cp\n", "the file pigeonhole-cp sent did not read back")
+    check(ctx.ok("read", "c.read") == b"written by kpthin", "kpthin's message after the file")
+
+
 SCENARIOS = (watch_pki, write_read, max_size_box, split_lines, tombstone, read_timeout, copy_one,
              copy_two, atomic_tombstone_range, tombstone_last, tombstone_all_atomic, send_echo,
-             restart_mid_write, blackout_write, blackout_read, blackout_copy, kill_split_rerun, demo_walk)
+             restart_mid_write, blackout_write, blackout_read, blackout_copy, kill_split_rerun, demo_walk,
+             pigeonhole_cp_then_kpthin)
 
 
 def print_status(args):
