@@ -68,7 +68,8 @@ TEST_CASE("copy stream: elements fit a box, records survive chunking and continu
   CHECK(first_part.size() == 2);  // 4004 bytes: two full chunks out, the rest buffered
 
   CopyStreamEncoder continued(max);
-  REQUIRE(continued.restore(residual));
+  CHECK(residual.size() == 4004 - 2 * (max - 5));  // the unsent bytes, nothing more (as kpclientd)
+  continued.restore(residual);
   continued.add_record(small);
   continued.flush(true);
   auto second_part = continued.take_elements();
@@ -89,7 +90,15 @@ TEST_CASE("copy stream: elements fit a box, records survive chunking and continu
   REQUIRE(records->size() == 2);
   CHECK((*records)[0] == big);
   CHECK((*records)[1] == small);
-  CHECK_FALSE(CopyStreamEncoder(max).restore(Bytes{7}));
+}
+
+TEST_CASE("copy stream: flushing an empty encoder emits nothing, Final or not (kpclientd's Flush)") {
+  CopyStreamEncoder encoder(1553);
+  encoder.set_start(true);
+  encoder.flush(true);
+  CHECK(encoder.take_elements().empty());
+  encoder.flush(false);
+  CHECK(encoder.take_elements().empty());
 }
 
 TEST_CASE("box store: write-once, idempotent rewrite, tombstones replace") {

@@ -16,6 +16,12 @@ using namespace kpsim_test;
 
 namespace {
 
+// Copy-stream geometry (spec §7.5): an element carries at most a chunk of Max - 5 bytes; a record
+// is a u32 length and a CourierEnvelope, i.e. a CourierQuery without its query-type byte.
+const std::size_t kChunk = kpsim::SimNetwork::pigeonhole_geometry().MaxPlaintextPayloadLength - 5;
+const std::size_t kRecord = 4 + kpsim::SimNetwork::pigeonhole_geometry().CourierQueryWriteLength - 1;
+constexpr std::uint8_t kElementStart = 0x01;
+
 struct Connected {
   SimProcess sim;
   RawClient client;
@@ -440,6 +446,27 @@ TEST_CASE("copy command to two destinations is atomic") {
   }
 }
 
+TEST_CASE("multi-payload, start but not last, two small payloads: elements at once, as kpclientd") {
+  Connected c;
+  const RawChannel a = raw_keypair(c.client, 42);
+  const RawChannel b = raw_keypair(c.client, 43);
+  CreateCourierEnvelopesFromMultiPayload r;
+  r.destinations.push_back({bytes_of("to a"), a.write_cap, a.first_index});
+  r.destinations.push_back({bytes_of("to b"), b.write_cap, b.first_index});
+  r.is_start = true;
+  r.is_last = false;
+  auto reply = c.client.call<CreateCourierEnvelopesFromMultiPayloadReply>(r);
+  REQUIRE(reply);
+  REQUIRE(reply->error_code == 0);
+  REQUIRE(reply->envelopes);
+  REQUIRE(reply->envelopes->size() == 2);  // one per record: each record exceeds a chunk
+  CHECK((*reply->envelopes)[0][0] == kElementStart);
+  CHECK((*reply->envelopes)[1][0] == 0);
+  for (const Bytes& e : *reply->envelopes) CHECK(e.size() == kChunk + 5);
+  REQUIRE(reply->buffer);
+  CHECK(reply->buffer->size() == 2 * kRecord - 2 * kChunk);
+}
+
 TEST_CASE("multi-payload buffer continuation across calls") {
   Connected c;
   const RawChannel dest = raw_keypair(c.client, 40);
@@ -451,7 +478,10 @@ TEST_CASE("multi-payload buffer continuation across calls") {
   auto r1 = c.client.call<CreateCourierEnvelopesFromMultiPayloadReply>(first);
   REQUIRE(r1);
   REQUIRE(r1->buffer);
-  CHECK(r1->envelopes->empty());  // everything still buffered
+  // As kpclientd: a record holds a whole padded envelope, larger than one element's chunk, so an
+  // element goes out at once and only the rest (record - chunk bytes) stays buffered.
+  REQUIRE(r1->envelopes->size() == 1);
+  CHECK(r1->buffer->size() == kRecord - kChunk);
   CreateCourierEnvelopesFromMultiPayload second;
   second.destinations.push_back({Bytes(100, 'b'), dest.write_cap, (*r1->next_dest_indices)[0]});
   second.is_last = true;
@@ -459,8 +489,10 @@ TEST_CASE("multi-payload buffer continuation across calls") {
   auto r2 = c.client.call<CreateCourierEnvelopesFromMultiPayloadReply>(second);
   REQUIRE(r2);
   CHECK_FALSE(r2->buffer);
-  CHECK(r2->envelopes->size() == 1);  // both records fit one element: no wasted box
-  write_stream(c.client, temp, *r2->envelopes);
+  CHECK(r2->envelopes->size() == 2);  // 2 records in 3 elements: the buffer wasted no box
+  std::vector<Bytes> stream = *r1->envelopes;
+  stream.insert(stream.end(), r2->envelopes->begin(), r2->envelopes->end());
+  write_stream(c.client, temp, stream);
   REQUIRE(copy_command(c.client, temp)->error_code == 0);
   CHECK(*read_box(c.client, dest, dest.first_index)->plaintext == Bytes(100, 'a'));
   CHECK(*read_box(c.client, dest, (*r1->next_dest_indices)[0])->plaintext == Bytes(100, 'b'));

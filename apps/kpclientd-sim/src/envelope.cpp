@@ -92,12 +92,9 @@ std::optional<std::array<std::uint8_t, 32>> descriptor_sender_tag(ByteView descr
   return std::nullopt;
 }
 
-bool CopyStreamEncoder::restore(ByteView buffer) {
-  if (buffer.empty() || buffer[0] > 1) return false;
-  start_pending_ = buffer[0] == 1;
-  pending_.assign(buffer.begin() + 1, buffer.end());
+void CopyStreamEncoder::restore(ByteView buffer) {
+  pending_.assign(buffer.begin(), buffer.end());
   consumed_ = 0;
-  return true;
 }
 
 void CopyStreamEncoder::add_record(ByteView envelope) {
@@ -110,7 +107,7 @@ void CopyStreamEncoder::add_record(ByteView envelope) {
 
 void CopyStreamEncoder::flush(bool final) {
   while (unsent() > max_chunk_) emit(max_chunk_, 0);
-  if (unsent() > 0 || final) emit(unsent(), final ? kElementFinal : 0);
+  if (unsent() > 0) emit(unsent(), final ? kElementFinal : 0);  // an empty encoder emits nothing
   compact();
 }
 
@@ -133,11 +130,7 @@ void CopyStreamEncoder::emit(std::size_t length, std::uint8_t extra_flags) {
 }
 
 Bytes CopyStreamEncoder::residual() const {
-  Bytes out;
-  out.reserve(1 + unsent());
-  out.push_back(start_pending_ ? 1 : 0);
-  out.insert(out.end(), pending_.begin() + static_cast<std::ptrdiff_t>(consumed_), pending_.end());
-  return out;
+  return Bytes(pending_.begin() + static_cast<std::ptrdiff_t>(consumed_), pending_.end());
 }
 
 bool CopyStreamDecoder::add_element(ByteView element) {

@@ -49,7 +49,8 @@ std::optional<std::array<std::uint8_t, 32>> descriptor_sender_tag(ByteView descr
 // Copy streams (spec §7.5): records "u32 len || envelope" chunked into elements
 // "flags u8 (0x01 Start, 0x02 Final) || u32 len || chunk", each at most `max_element` bytes.
 // The encoder keeps at least one chunk buffered until flushed, and its residual state travels
-// through the client as the opaque `buffer` (one byte "start pending" + unsent bytes).
+// through the client as the opaque `buffer`: the unsent bytes, nothing else, as in kpclientd
+// (so whether the next element carries Start depends only on that call's is_start).
 inline constexpr std::uint8_t kElementStart = 0x01;
 inline constexpr std::uint8_t kElementFinal = 0x02;
 
@@ -57,12 +58,12 @@ class CopyStreamEncoder {
  public:
   explicit CopyStreamEncoder(std::size_t max_element) : max_chunk_(max_element - 5) {}
 
-  // Restores a residual buffer; false if it is not one this encoder produced.
-  bool restore(ByteView buffer);
+  // Restores a residual buffer; any bytes are taken, as kpclientd's SetBuffer takes them.
+  void restore(ByteView buffer);
   void set_start(bool start) { start_pending_ = start; }
   void add_record(ByteView envelope);
-  // Emits everything buffered; with `final`, the last element carries Final (an empty Final
-  // element is emitted if nothing is buffered).
+  // Emits everything buffered; with `final`, the last element carries Final. Nothing buffered:
+  // nothing emitted, not even a Final element (kpclientd's Flush returns nil then).
   void flush(bool final);
   Bytes residual() const;
 

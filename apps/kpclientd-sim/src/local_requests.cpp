@@ -27,6 +27,11 @@ Reply error_with(const std::optional<QueryId>& query_id, std::uint8_t code) {
 
 std::size_t max_plaintext() { return SimNetwork::pigeonhole_geometry().MaxPlaintextPayloadLength; }
 std::size_t ciphertext_size() { return SimNetwork::pigeonhole_geometry().CourierQueryWriteLength; }
+// A copy-stream record is a CourierEnvelope: the CourierQuery without its one-byte query type.
+// kpclientd pads every envelope's inner message to the geometry's write size (writes and
+// tombstones alike), so each record is larger than one element's chunk and AddEnvelope emits an
+// element at once (client/pigeonhole.go buildCourierEnvelope, pigeonhole/copy_stream.go).
+std::size_t courier_envelope_size() { return ciphertext_size() - 1; }
 
 template <class Reply>
 Reply encrypted_reply(const std::optional<QueryId>& query_id, EncryptedEnvelope envelope, const BoxIndex& index) {
@@ -48,7 +53,7 @@ BoxIndex add_destination(CopyStreamEncoder& encoder, const std::array<std::uint8
     const ByteView piece = payload.subspan(offset, std::min(chunk, payload.size() - offset));
     const BoxId box = box_id(public_key, index);
     const auto envelope = make_envelope(EnvelopeKind::kWrite, box, seal_payload(piece, index, box),
-                                        SimNetwork::replica_epoch(), 0);
+                                        SimNetwork::replica_epoch(), courier_envelope_size());
     encoder.add_record(envelope.ciphertext);
     index = index.next();
   }
@@ -193,8 +198,8 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromMultiPayload&
   }
   const bool oversize = std::any_of(r.destinations.begin(), r.destinations.end(),
                                     [](const CourierDestination& d) { return d.payload.size() > kMaxCourierPayload; });
-  CopyStreamEncoder encoder(max_plaintext());
-  if (r.destinations.empty() || oversize || (r.buffer && !encoder.restore(*r.buffer))) {
+  // kpclientd's order: no destinations (3), then no PKI document (4), then per destination (3).
+  if (r.destinations.empty() || (oversize && !options_.no_pki)) {
     send(conn, error_with<CreateCourierEnvelopesFromMultiPayloadReply>(r.query_id, kInvalidRequest));
     return;
   }
@@ -202,7 +207,9 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromMultiPayload&
     send(conn, error_with<CreateCourierEnvelopesFromMultiPayloadReply>(r.query_id, kInternalError));
     return;
   }
-  if (r.is_start) encoder.set_start(true);
+  CopyStreamEncoder encoder(max_plaintext());
+  if (r.buffer) encoder.restore(*r.buffer);
+  encoder.set_start(r.is_start);
   std::vector<Bytes> next_indices;
   for (std::size_t i = 0; i < destinations.size(); ++i)
     next_indices.push_back(add_destination(encoder, destinations[i].first, destinations[i].second, r.destinations[i].payload).serialize());
@@ -231,19 +238,17 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromTombstoneRang
     send(conn, reply);
     return;
   }
-  CopyStreamEncoder encoder(max_plaintext());
-  if (r.buffer && !encoder.restore(*r.buffer)) {
-    send(conn, error_with<CreateCourierEnvelopesFromTombstoneRangeReply>(r.query_id, kInvalidRequest));
-    return;
-  }
   if (options_.no_pki) {
     send(conn, error_with<CreateCourierEnvelopesFromTombstoneRangeReply>(r.query_id, kInternalError));
     return;
   }
-  if (r.is_start) encoder.set_start(true);
+  CopyStreamEncoder encoder(max_plaintext());
+  if (r.buffer) encoder.restore(*r.buffer);
+  encoder.set_start(r.is_start);
   for (std::uint32_t i = 0; i < r.max_count; ++i) {
     const BoxId box = box_id(*public_key, *index);
-    encoder.add_record(make_envelope(EnvelopeKind::kTombstone, box, {}, SimNetwork::replica_epoch(), 0).ciphertext);
+    encoder.add_record(
+        make_envelope(EnvelopeKind::kTombstone, box, {}, SimNetwork::replica_epoch(), courier_envelope_size()).ciphertext);
     *index = index->next();
   }
   if (r.is_last) encoder.flush(true);
