@@ -109,6 +109,7 @@ int run_kpthin(int argc, char** argv) {
       }
       global.timeout = *timeout;
     }
+    set_timeout_for_messages(global.timeout);
     configure_logging(global);
     install_interrupt_handlers();
     for (Command& command : commands) {

@@ -142,6 +142,36 @@ void execute(Session& session, CopyState& state, const std::vector<Bytes>& eleme
   if (!state_path.empty()) remove_copy_state(state_path);
 }
 
+// A word as the shell reads it back: quoted unless it is plainly safe.
+std::string shell_word(const std::string& word) {
+  const bool plain = !word.empty() && word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                              "0123456789_./-=:,+@%") == std::string::npos;
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs execute(); when it stops in a way a later run can continue (interrupted, timed out,
+// daemon gone) and progress is kept in a state file, the one failure line also gives the
+// command that continues it, with the -c FILE this run used so it reaches the same daemon.
+void execute_or_say_how_to_resume(Session& session, CopyState& state, const std::vector<Bytes>& elements,
+                                  std::vector<ChannelFile>& destinations, const CopyOptions& opt,
+                                  const GlobalOptions& global) {
+  try {
+    execute(session, state, elements, destinations, opt.state);
+  } catch (const CliError& e) {
+    if (opt.state.empty() || (e.code() != ExitCode::kInterrupted && e.code() != ExitCode::kTimeout &&
+                              e.code() != ExitCode::kDaemonUnreachable)) {
+      throw;
+    }
+    std::string command = "kpthin";
+    if (!global.config.empty()) command += " -c " + shell_word(global.config);
+    command += " copy --resume --state " + shell_word(opt.state);
+    throw CliError(e.code(), std::string(e.what()) + "; continue the copy with: " + command);
+  }
+}
+
 void run_resume(const CopyOptions& opt, const GlobalOptions& global) {
   std::vector<Bytes> elements;
   CopyState state = load_copy_state(opt.state, elements);
@@ -167,7 +197,7 @@ void run_resume(const CopyOptions& opt, const GlobalOptions& global) {
   if (finished != 0) fail(ExitCode::kCopyFailed, "some destinations of the copy already moved; start it again");
   info("resuming the copy at copy-stream box " + std::to_string(state.written + 1) + " of " + std::to_string(state.total));
   Session session(global);
-  execute(session, state, elements, destinations, opt.state);
+  execute_or_say_how_to_resume(session, state, elements, destinations, opt, global);
   report(global, state);
 }
 
@@ -249,15 +279,7 @@ void run_copy(const CopyOptions& opt, const GlobalOptions& global) {
     save_copy_elements(opt.state, elements, state);
     save_copy_state(opt.state, state);
   }
-  try {
-    execute(session, state, elements, destinations, opt.state);
-  } catch (const CliError& e) {
-    if (!opt.state.empty() && (e.code() == ExitCode::kInterrupted || e.code() == ExitCode::kTimeout ||
-                               e.code() == ExitCode::kDaemonUnreachable)) {
-      note("the copy can be continued with: kpthin copy --resume --state " + opt.state);
-    }
-    throw;
-  }
+  execute_or_say_how_to_resume(session, state, elements, destinations, opt, global);
   report(global, state);
 }
 

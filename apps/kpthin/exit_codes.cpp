@@ -2,7 +2,9 @@
 
 #include <cerrno>
 
+#include "duration.hpp"
 #include "kpthin/errors.hpp"
+#include "output.hpp"
 
 namespace kpthin::cli {
 
@@ -91,15 +93,36 @@ std::string_view hint_for(ExitCode code) {
 
 namespace {
 std::function<std::string()> g_failure_cause;
+std::optional<std::chrono::milliseconds> g_timeout;
+
+// What went wrong, in words a user of kpthin knows: the library's text names the protocol
+// request that failed ("start_resending_encrypted_message interrupted; ..."), which is detail.
+std::string user_reason(const Status& status) {
+  const std::error_code& ec = status.code();
+  if (ec == make_error_code(local_errc::cancelled)) return "interrupted";
+  if (ec == make_error_code(local_errc::timeout) || ec == make_error_code(thin_errc::timeout)) {
+    return g_timeout ? "no answer within " + format_duration(*g_timeout) + " (--timeout)" : "no answer in time";
+  }
+  // The daemon's or a replica's reason, without the request it answered.
+  if (ec.category() == thin_category() || ec.category() == replica_category()) return ec.message();
+  // Local failures (config, dialing, malformed input) carry context the user needs: which file,
+  // which socket, which field.
+  return status.message();
+}
+
 }  // namespace
 
 void set_failure_cause(std::function<std::string()> cause) { g_failure_cause = std::move(cause); }
 
+void set_timeout_for_messages(std::optional<std::chrono::milliseconds> timeout) { g_timeout = timeout; }
+
 void fail_status(const Status& status, std::string_view doing) {
   ExitCode code = exit_code_for(status);
+  std::string reason = user_reason(status);
+  if (reason != status.message()) info(std::string(doing) + ": " + status.message() + " (detail of the failure below)");
   std::string message(doing);
   message += ": ";
-  message += status.message();
+  message += reason;
   if ((code == ExitCode::kProtocol || code == ExitCode::kTimeout) && g_failure_cause) {
     if (std::string cause = g_failure_cause(); !cause.empty()) message += " (" + cause + ")";
   }

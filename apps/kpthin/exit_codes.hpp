@@ -2,7 +2,9 @@
 // the CLI uses to stop with one of them.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,8 +52,13 @@ std::string_view exit_kind(ExitCode code);
 // A hint for what to do next, for the codes where there is a useful one ("" otherwise).
 std::string_view hint_for(ExitCode code);
 
-// Throws CliError for a failed status: "<doing>: <status message> (<cause>); <hint>".
+// Throws CliError for a failed status: "<doing>: <reason> (<cause>); <hint>". The reason is in
+// the user's words ("interrupted", "no answer within 2s", the daemon's or replica's reason); the
+// library's own text, which names protocol messages, is shown before it with -v.
 [[noreturn]] void fail_status(const Status& status, std::string_view doing);
+
+// The --timeout given, so a timeout can say how long was waited. nullopt: none given.
+void set_timeout_for_messages(std::optional<std::chrono::milliseconds> timeout);
 
 // A known state that explains daemon refusals and timeouts (kpclientd has no mixnet connection),
 // asked at failure time; returns "" when there is none. nullptr removes it.

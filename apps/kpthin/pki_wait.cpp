@@ -48,7 +48,7 @@ PkiDocument current_pki_document(Session& session) {
   return std::move(document).value();
 }
 
-ServiceInfo find_service(const PkiDocument& document, const std::string& name) {
+ServiceInfo find_service(const PkiDocument& document, const std::string& name, std::string_view hint) {
   std::vector<ServiceInfo> found = document.services(name);
   if (!found.empty()) return found.front();
   std::set<std::string> names;
@@ -57,7 +57,7 @@ ServiceInfo find_service(const PkiDocument& document, const std::string& name) {
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   fail(ExitCode::kOther, "no service \"" + name + "\" in the PKI document of epoch " + std::to_string(document.epoch) +
                              (known.empty() ? std::string(" (it lists none)") : " (it lists: " + known + ")") +
-                             "; pick one with --service");
+                             std::string(hint));
 }
 
 std::string printable_queue_id(ByteView queue_id) {

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "kpthin/pki.hpp"
 #include "session.hpp"
@@ -14,8 +15,9 @@ namespace kpthin::cli {
 // --timeout). Throws CliError: 5 on timeout, 10 if it does not parse.
 PkiDocument current_pki_document(Session& session);
 
-// The first node offering `name`; throws CliError(kOther) listing the services there are.
-ServiceInfo find_service(const PkiDocument& document, const std::string& name);
+// The first node offering `name`; throws CliError(kOther) listing the services there are, then
+// `hint` (what to do about it where the caller is, e.g. "; pick one with -s/--service").
+ServiceInfo find_service(const PkiDocument& document, const std::string& name, std::string_view hint);
 
 // Queue ids are usually short ASCII names; hex otherwise.
 std::string printable_queue_id(ByteView queue_id);

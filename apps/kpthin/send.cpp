@@ -80,7 +80,7 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
     fail(ExitCode::kUsage, "the payload is " + std::to_string(payload.size()) + " bytes, more than the limit of " +
                                std::to_string(limit) + " bytes for one service message");
   }
-  ServiceInfo service = find_service(current_pki_document(session), opt.service);
+  ServiceInfo service = find_service(current_pki_document(session), opt.service, "; pick one with -s/--service");
   std::string where = service.name + "@" + service.node;
 
   if (!opt.count) {
@@ -90,8 +90,9 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
     *reply = unframe(std::move(*reply), opt.raw);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (global.json) {
-      write_json_line({{"service", service.name}, {"node", service.node}, {"rtt_ms", ms},
-                       {"bytes", reply->size()}, {"reply", to_base64(view(*reply))}});
+      // The same keys as each reply of --count, and "data" as read --json names message bytes.
+      write_json_line({{"seq", 1}, {"service", service.name}, {"node", service.node}, {"bytes", reply->size()},
+                       {"rtt_ms", ms}, {"data", to_base64(view(*reply))}});
     } else {
       write_stdout(view(*reply));
     }
@@ -135,7 +136,7 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
     sum_ms += ms;
     if (global.json) {
       write_json_line({{"seq", i + 1}, {"service", service.name}, {"node", service.node}, {"bytes", reply->size()},
-                       {"rtt_ms", ms}});
+                       {"rtt_ms", ms}, {"data", to_base64(view(*reply))}});
     } else {
       write_stdout(std::to_string(reply->size()) + " bytes from " + where + ": seq=" + std::to_string(i + 1) +
                    " time=" + ms_text(ms) + " ms\n");

@@ -16,7 +16,7 @@ void run_services(const ServicesOptions& opt, const GlobalOptions& global) {
   Session session(global);
   PkiDocument document = current_pki_document(session);
   std::vector<ServiceInfo> services = opt.name.empty() ? document.all_services() : document.services(opt.name);
-  if (services.empty() && !opt.name.empty()) find_service(document, opt.name);  // throws with the list
+  if (services.empty() && !opt.name.empty()) find_service(document, opt.name, "; name one of them, or none to list all");  // throws
   std::string table;
   for (const ServiceInfo& s : services) {
     if (global.json) {

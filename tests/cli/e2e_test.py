@@ -746,7 +746,7 @@ def json_output(ctx):
     s = objects(kp.ok("--json", "services"))
     check(any(o["service"] == "echo" for o in s), s)
     e = objects(kp.ok("--json", "send", "hi"))[0]
-    check(base64.b64decode(e["reply"]) == b"hi", e)
+    check(base64.b64decode(e["data"]) == b"hi", e)
     p = objects(kp.ok("--json", "send", "-n", "2", "-i", "1ms"))
     check(p[-1]["sent"] == 2 and p[-1]["received"] == 2, p)
     wt = objects(kp.ok("--json", "watch", "--until", "pki"))

@@ -11,12 +11,13 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Kpthin, Sim, Workdir, check, expect  # noqa: E402
+from harness import Failure, Kpthin, Sim, Workdir, check, expect, wait_for  # noqa: E402
 
 SCENARIOS = {}
 
@@ -138,6 +139,64 @@ def json_errors(ctx):
     # Without --json, stdout stays empty on failure.
     code, out, _ = kp.run("read", "--no-wait", "c.read")
     check(code == 6 and out == b"", "without --json nothing goes to stdout on failure: %r" % out)
+
+
+PROTOCOL_WORDS = ("start_resending", "send_message", "SURB", "cancelled at the daemon", "encrypt_", "_reply")
+
+
+def one_line_in_user_words(err, what):
+    """stderr of a failure: one line, no protocol request names. Returns the line."""
+    lines = [l for l in err.splitlines() if l.strip()]
+    check(len(lines) == 1, "%s: one stderr line expected, got %r" % (what, err))
+    for word in PROTOCOL_WORDS:
+        check(word not in lines[0], "%s: the message leaks %r: %r" % (what, word, lines[0]))
+    return lines[0]
+
+
+@scenario
+def hints(ctx):
+    """Issue 11 item 6: hints name options that exist, the resume command keeps -c FILE, and
+    failures are said in the user's words, not the protocol's."""
+    kp, d, sim = ctx.kp, ctx.dir, ctx.sim
+    code, _, err = kp.run("services", "nope")
+    check(code == 1 and "--service" not in err and "testdest" in err, "services nope: %d %s" % (code, err))
+    code, _, err = kp.run("send", "-s", "nope", "hi")
+    check(code == 1 and "-s/--service" in err, "send -s nope names -s/--service: %s" % err)
+    # Ctrl-C of a waiting read.
+    kp.ok("keypair", "c")
+    p = kp.spawn("read", "c.read")
+    wait_for(lambda: sim.stats()["waiting"] >= 1, "the read to wait at the simulator")
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=20)
+    check(p.returncode == 130, "Ctrl-C exits 130, got %d" % p.returncode)
+    line = one_line_in_user_words(err.decode(), "interrupted read")
+    check("reading c.read: interrupted" in line, line)
+    # A service that never answers (the sim's testdest swallows messages).
+    code, _, err = kp.run("--timeout", "500ms", "send", "-s", "testdest", "hi")
+    check(code == 5, "send to a silent service times out with 5, got %d: %s" % (code, err))
+    line = one_line_in_user_words(err, "send timeout")
+    check("no answer within 500ms" in line and "--timeout" in line, line)
+    # With -v the library's detail is still there for whoever wants it.
+    code, _, err = kp.run("-v", "--timeout", "500ms", "send", "-s", "testdest", "hi")
+    check(code == 5 and "send_message" in err, "-v shows the detail: %s" % err)
+    # An interrupted copy: one line, with the command that continues it, -c FILE included.
+    blob = os.urandom(60_000)
+    open(os.path.join(d, "blob"), "wb").write(blob)
+    state = os.path.join(d, "copy state")
+    check(sim.control("offline-after-writes 8") == "ok", "sim control offline-after-writes")
+    p = kp.spawn("copy", "--state", state, "--to", "c.write", "--file", "blob")
+    wait_for(lambda: sim.stats().get("offline") == 1, "the sim to go offline after 8 writes", timeout=60)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    sim.control("online")
+    check(p.returncode == 130, "Ctrl-C of a copy exits 130, got %d: %s" % (p.returncode, err.decode()))
+    line = one_line_in_user_words(err.decode(), "interrupted copy")
+    want = "kpthin -c %s copy --resume --state '%s'" % (sim.config, state)
+    check(line.endswith(want), "the resume command keeps -c FILE and quotes the state: %r, want %r" % (line, want))
+    # The command as printed works.
+    code, _, err = subprocess.run(["bash", "-c", line.split("continue the copy with: ")[1].replace(
+        "kpthin", kp.binary, 1)], cwd=d, capture_output=True).returncode, None, None
+    check(code == 0, "the printed resume command finishes the copy, exit %d" % code)
 
 
 # ---------------------------------------------------------------------------------------------
