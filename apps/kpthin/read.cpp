@@ -113,7 +113,7 @@ void run_read_framed(const ReadOptions& opt, const GlobalOptions& global) {
     channel.save_index(view(position));
   }
   if (global.json) {
-    nlohmann::json out = {{"channel", channel.path().string()}, {"name", header->name}, {"size", header->size},
+    nlohmann::json out = {{"channel", channel.path().string()}, {"name", header->name}, {"bytes", header->size},
                           {"boxes", boxes}};
     if (to_dir) out["path"] = target.string();
     write_json_line(out);

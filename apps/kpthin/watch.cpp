@@ -36,7 +36,7 @@ Printed pki_event(const std::optional<Bytes>& payload) {
   if (!payload) return p;
   Result<PkiDocument> doc = parse_pki_document(view(*payload));
   if (!doc) {
-    p.json["error"] = doc.status().message();
+    p.json["reason"] = doc.status().message();
     p.text += " (unparsable: " + doc.status().message() + ")";
     return p;
   }
@@ -67,12 +67,12 @@ Printed describe(const Event& event) {
           p.json = {{"event", "message_sent"}, {"surbid", to_hex(view(e.surbid))}};
           p.text = "sent surbid=" + to_hex(view(e.surbid));
           if (e.err) {
-            p.json["error"] = *e.err;
+            p.json["reason"] = *e.err;
             p.text += " error=" + *e.err;
           }
         } else if constexpr (std::is_same_v<T, MessageReplyEvent>) {
           p.json = {{"event", "message_reply"}, {"surbid", to_hex(view(e.surbid))}, {"bytes", e.payload.size()},
-                    {"payload", to_base64(view(e.payload))}, {"error_code", e.error_code}};
+                    {"data", to_base64(view(e.payload))}, {"error_code", e.error_code}};
           p.text = "reply surbid=" + to_hex(view(e.surbid)) + " bytes=" + std::to_string(e.payload.size());
         } else if constexpr (std::is_same_v<T, MessageIdGarbageCollected>) {
           p.json = {{"event", "message_id_garbage_collected"}, {"message_id", to_hex(view(e.message_id))}};
@@ -81,7 +81,7 @@ Printed describe(const Event& event) {
           p.json = {{"event", "shutdown"}};
           p.text = "shutdown (the daemon is stopping)";
         } else if constexpr (std::is_same_v<T, DaemonDisconnectedEvent>) {
-          p.json = {{"event", "disconnected"}, {"graceful", e.is_graceful}, {"error", e.error}};
+          p.json = {{"event", "disconnected"}, {"graceful", e.is_graceful}, {"reason", e.error}};
           p.text = std::string("disconnected ") + (e.is_graceful ? "gracefully" : "unexpectedly") +
                    (e.error.empty() ? "" : ": " + e.error);
         } else if constexpr (std::is_same_v<T, DaemonReconnectedEvent>) {
