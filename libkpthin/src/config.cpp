@@ -1,9 +1,8 @@
 // thinclient.toml (spec §8.1). As strict as the Go loader (BurntSushi's md.Undecoded() check
 // plus DialConfig.Validate), with keys matched exactly first and then ignoring case, as
-// BurntSushi does.
+// BurntSushi does. The text is read by toml_reader, never by toml++ (whose 3.3.0 release has
+// undefined behaviour on some malformed text, and a config may come from anywhere).
 #include "kpthin/config.hpp"
-
-#include <toml++/toml.h>
 
 #include <cstdio>
 #include <cstring>
@@ -11,7 +10,7 @@
 #include <sstream>
 
 #include "kpthin/errors.hpp"
-#include "toml_guard.hpp"
+#include "toml_reader.hpp"
 
 namespace kpthin {
 
@@ -41,29 +40,16 @@ int which(std::string_view key, std::initializer_list<std::string_view> names) {
   return -1;
 }
 
-const char* type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
-  }
-}
+using detail::TomlNode;
 
 class Checker {
  public:
   explicit Checker(std::string_view source) : source_(source) {}
 
-  Status fail(const toml::node& node, const std::string& what) const {
+  Status fail(const TomlNode& node, const std::string& what) const { return fail_at(node.line, what); }
+  Status fail_at(std::size_t line, const std::string& what) const {
     std::string where(source_);
-    const auto& begin = node.source().begin;
-    if (begin.line > 0) where += ":" + std::to_string(begin.line);
+    if (line > 0) where += ":" + std::to_string(line);
     return Status(local_errc::config_invalid, where + ": " + what);
   }
   Status fail(const std::string& what) const {
@@ -75,16 +61,16 @@ class Checker {
 };
 
 // Reads the string keys of a [Dial.*] table; only `allowed` keys may appear.
-Status read_dial_table(const Checker& check, const std::string& name, const toml::table& table, bool with_network,
+Status read_dial_table(const Checker& check, const std::string& name, const TomlNode& table, bool with_network,
                        DialTarget& out) {
-  for (const auto& [key, node] : table) {
-    const std::string key_name(key.str());
+  for (const auto& [key_name, node] : table.members) {
     const std::string path = name + "." + key_name;
     const int index = with_network ? which(key_name, {"Address", "Network"}) : which(key_name, {"Address"});
-    if (index < 0) return check.fail(node, "unknown key " + path);
-    const auto* value = node.as_string();
-    if (value == nullptr) return check.fail(node, path + " must be a string, not " + type_name(node));
-    (index == 0 ? out.address : out.network) = value->get();
+    if (index < 0) return check.fail(*node, "unknown key " + path);
+    if (node->kind != TomlNode::Kind::kString) {
+      return check.fail(*node, path + " must be a string, not " + node->kind_name());
+    }
+    (index == 0 ? out.address : out.network) = node->string;
   }
   if (out.address.empty()) return check.fail(table, name + ".Address is missing or empty");
   if (with_network && !out.network.empty() && out.network != "tcp" && out.network != "tcp4" &&
@@ -117,45 +103,33 @@ std::string toml_string(std::string_view text) {
 
 Result<DialTarget> parse_config(std::string_view toml_text, std::string_view source_name) {
   const Checker check(source_name);
-  toml::table root;
-  if (std::size_t line = detail::line_toml_cannot_take(toml_text)) {
-    return Status(local_errc::config_invalid,
-                  std::string(source_name) + ":" + std::to_string(line) +
-                      ": kpthin cannot read this line safely: it has a table header without a name, an array, or "
-                      "a non-ASCII character outside quotes and comments; write it as "
-                      "[Dial.Unix] then Address = \"...\" on its own line");
-  }
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::string where(source_name);
-    if (e.source().begin.line > 0) where += ":" + std::to_string(e.source().begin.line);
-    return Status(local_errc::config_invalid, where + ": " + std::string(e.description()));
-  }
+  const detail::TomlDocument doc = detail::read_toml(toml_text);
+  if (!doc.ok) return check.fail_at(doc.line, doc.error);
 
-  const toml::table* dial = nullptr;
-  for (const auto& [key, node] : root) {
-    const std::string key_name(key.str());
-    if (which(key_name, {"Dial"}) != 0) return check.fail(node, "unknown key " + key_name);
-    dial = node.as_table();
-    if (dial == nullptr) return check.fail(node, std::string("Dial must be a table, not ") + type_name(node));
+  const TomlNode* dial = nullptr;
+  for (const auto& [key_name, node] : doc.root.members) {
+    if (which(key_name, {"Dial"}) != 0) return check.fail(*node, "unknown key " + key_name);
+    if (node->kind != TomlNode::Kind::kTable) {
+      return check.fail(*node, std::string("Dial must be a table, not ") + node->kind_name());
+    }
+    dial = node.get();
   }
   if (dial == nullptr) return check.fail("missing required section [Dial] with one of [Dial.Unix] or [Dial.Tcp]");
 
   DialTarget target;
   int transports = 0;
-  for (const auto& [key, node] : *dial) {
-    const std::string key_name(key.str());
+  for (const auto& [key_name, node] : dial->members) {
     const std::string path = "Dial." + key_name;
     const int index = which(key_name, {"Unix", "Tcp", "Ws"});
-    if (index < 0) return check.fail(node, "unknown key " + path);
-    const toml::table* table = node.as_table();
-    if (table == nullptr) return check.fail(node, path + " must be a table, not " + type_name(node));
-    if (++transports > 1) return check.fail(node, "[Dial] must have exactly one transport table, found a second: " + path);
+    if (index < 0) return check.fail(*node, "unknown key " + path);
+    if (node->kind != TomlNode::Kind::kTable) return check.fail(*node, path + " must be a table, not " + node->kind_name());
+    if (++transports > 1) {
+      return check.fail(*node, "[Dial] must have exactly one transport table, found a second: " + path);
+    }
     static constexpr TransportKind kKinds[] = {TransportKind::kUnix, TransportKind::kTcp, TransportKind::kWebSocket};
     target.kind = kKinds[index];
     static constexpr const char* kNames[] = {"Dial.Unix", "Dial.Tcp", "Dial.Ws"};
-    if (Status s = read_dial_table(check, kNames[index], *table, index == 1, target); !s.ok()) return s;
+    if (Status s = read_dial_table(check, kNames[index], *node, index == 1, target); !s.ok()) return s;
   }
   if (transports == 0) return check.fail(*dial, "[Dial] has no transport table: add [Dial.Unix] or [Dial.Tcp]");
   if (target.kind == TransportKind::kTcp && target.network.empty()) target.network = "tcp";

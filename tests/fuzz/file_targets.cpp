@@ -16,6 +16,7 @@
 #include "genkey_text.hpp"
 #include "kpthin/config.hpp"
 #include "toml_guard.hpp"
+#include "toml_reader.hpp"
 
 namespace kpthin::fuzz {
 namespace {
@@ -48,8 +49,20 @@ bool same_channel(const cli::Channel& a, const cli::Channel& b) {
 
 }  // namespace
 
+// parse_config never hands text to toml++ (toml_reader reads it); what toml_reader accepts
+// must be TOML that toml++ reads too, checked where the guard says toml++ can take the text.
 int config(const std::uint8_t* data, std::size_t size) {
-  auto target = parse_config(text_of(data, size));
+  std::string_view text = text_of(data, size);
+  if (detail::read_toml(text).ok && detail::line_toml_cannot_take(text) == 0) {
+    bool toml_reads = true;
+    try {
+      (void)toml::parse(text);
+    } catch (const toml::parse_error&) {
+      toml_reads = false;
+    }
+    expect(toml_reads, "the strict TOML reader accepts text toml++ refuses");
+  }
+  auto target = parse_config(text);
   if (!target) return 0;
   auto again = parse_config(format_config(*target));
   expect(again.ok(), "format_config output does not parse: " + again.status().message());
