@@ -33,7 +33,7 @@ SCENARIOS = {}
 BLACKOUT = 0.3       # seconds without service after a cut: far below the sim's grace period
 TIMEOUT = "20s"      # kpthin --timeout for runs under faults: a hang becomes exit 5, not a stall
 SKIP = 77            # exit status ctest reports as skipped (SKIP_RETURN_CODE)
-BOX_PAYLOAD = 1553 - 4  # what copy puts in one destination box (kpthin-copy(1))
+BOX_PAYLOAD = 1549 - 4  # what copy puts in one destination box (kpthin-copy(1)); Max as kpclientd-sim announces it
 SREM = "start_resending_encrypted_message"
 
 

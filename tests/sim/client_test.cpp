@@ -95,7 +95,7 @@ TEST_CASE("ThinClient handshake: geometries and a PKI document listing echo and 
   ClientFixture f;
   CHECK(f.client->mixnet_connected());
   CHECK(f.client->sphinx_geometry().UserForwardPayloadLength == 2000);
-  CHECK(f.client->pigeonhole_geometry().MaxPlaintextPayloadLength == 1553);
+  CHECK(f.client->pigeonhole_geometry().MaxPlaintextPayloadLength == 1549);
   const auto payload = f.client->pki_document();
   REQUIRE(payload);
   auto doc = parse_pki_document(*payload);

@@ -53,7 +53,7 @@ TEST_CASE("handshake: connection status with both geometries, PKI document, fres
   REQUIRE(c.client.status.pigeonhole_geometry);
   CHECK(c.client.status.sphinx_geometry->UserForwardPayloadLength == 2000);
   CHECK(c.client.status.sphinx_geometry->NIKEName == "x25519");
-  CHECK(c.client.status.pigeonhole_geometry->MaxPlaintextPayloadLength == 1553);
+  CHECK(c.client.status.pigeonhole_geometry->MaxPlaintextPayloadLength == 1549);
   CHECK(c.client.status.pigeonhole_geometry->SignatureSchemeName == "Ed25519");
   REQUIRE(c.client.pki.payload);
   CHECK(c.client.pki.payload->size() > 500);
@@ -248,11 +248,11 @@ TEST_CASE("validation: oversize and missing fields are code 3") {
   Connected c;
   const RawChannel ch = raw_keypair(c.client, 9);
   EncryptWrite big;
-  big.plaintext = Bytes(1554, 'x');
+  big.plaintext = Bytes(1550, 'x');
   big.write_cap = ch.write_cap;
   big.message_box_index = ch.first_index;
   CHECK(c.client.call<EncryptWriteReply>(big)->error_code == 3);
-  big.plaintext = Bytes(1553, 'x');
+  big.plaintext = Bytes(1549, 'x');
   CHECK(c.client.call<EncryptWriteReply>(big)->error_code == 0);
   big.plaintext.reset();
   auto null_plaintext = c.client.call<EncryptWriteReply>(big);
@@ -386,7 +386,7 @@ TEST_CASE("copy command to one destination through create_courier_envelopes_from
   REQUIRE(envelopes);
   REQUIRE(envelopes->envelopes);
   CHECK(envelopes->envelopes->size() >= 2);
-  for (const auto& e : *envelopes->envelopes) CHECK(e.size() <= 1553);
+  for (const auto& e : *envelopes->envelopes) CHECK(e.size() <= 1549);
   CHECK(le64(envelopes->next_dest_index) == le64(dest.first_index) + 2);  // 3000 bytes = 2 boxes
 
   write_stream(c.client, temp, *envelopes->envelopes);

@@ -235,11 +235,14 @@ kpthin::SphinxGeometry SimNetwork::sphinx_geometry() {
 kpthin::PigeonholeGeometry SimNetwork::pigeonhole_geometry() {
   // The Pigeonhole geometry katzenpost derives from the Sphinx geometry above.
   kpthin::PigeonholeGeometry g;
-  g.MaxPlaintextPayloadLength = 1553;
-  g.CourierQueryReadLength = 359;
+  // As kpclientd v0.0.99 announces it for this Sphinx geometry (checked by tests/mixnet
+  // sim_diff): Max = UserForwardPayloadLength - 451 (spec §7.6); reads are padded to the write
+  // size and write replies to the read-reply size, so each pair is equal.
+  g.MaxPlaintextPayloadLength = 1549;
+  g.CourierQueryReadLength = 2000;
   g.CourierQueryWriteLength = 2000;
-  g.CourierQueryReplyReadLength = 1698;
-  g.CourierQueryReplyWriteLength = 50;
+  g.CourierQueryReplyReadLength = 1718;
+  g.CourierQueryReplyWriteLength = 1718;
   g.NIKEName = "CTIDH1024-X25519";
   g.SignatureSchemeName = "Ed25519";
   return g;
