@@ -1,5 +1,6 @@
-// Private CBOR layer: a small value tree decoded with libcbor's streaming decoder under strict
-// limits, and a writer that emits the shortest heads (like Go's fxamacker/cbor).
+// Private CBOR layer: a small value tree (decoded under the strict rules of cbor_reader.hpp, for
+// the PKI document and tests; replies are read without it), and a writer that emits the
+// shortest heads (like Go's fxamacker/cbor).
 #pragma once
 
 #include <cstddef>
@@ -43,6 +44,9 @@ struct DecodeLimits {
 // maps are accepted and stored like definite ones.
 Result<Value> decode(ByteView input, const DecodeLimits& limits = {});
 
+// The item at `offset` of input that cbor::validate (cbor_reader.hpp) accepted, as a tree.
+Value materialize(ByteView validated, std::size_t offset);
+
 // Appends CBOR items to a growing buffer. Heads always use the shortest form.
 class Writer {
  public:
@@ -72,11 +76,20 @@ class Writer {
     out_[position] = static_cast<std::uint8_t>(0xa0 | pairs);
   }
 
+  // Four placeholder bytes for a frame's length prefix (spec §1.3), written first; take_framed()
+  // fills them in with the length of everything after them.
+  void begin_frame() { out_.insert(out_.end(), 4, 0); }
+  Bytes take_framed() {
+    const auto length = static_cast<std::uint32_t>(out_.size() - 4);
+    for (std::size_t i = 0; i < 4; ++i) out_[i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+    return std::move(out_);
+  }
+
   const Bytes& data() const { return out_; }
   Bytes take() { return std::move(out_); }
 
  private:
-  void head(std::size_t (*encode)(std::size_t, unsigned char*, std::size_t), std::size_t argument);
+  void head(std::uint8_t major, std::uint64_t argument);  // shortest form
   Bytes out_;
 };
 

@@ -68,14 +68,14 @@ void ThinClient::Impl::on_read(std::uint64_t generation, const boost::system::er
   decoder_.feed(ByteView(read_buffer_.data(), n));
   wipe(read_buffer_.data(), n);
   for (;;) {
-    auto next = decoder_.next();
+    auto next = decoder_.next_view();
     if (!next.ok()) {
       spdlog::warn("kpthin: dropping the daemon connection: {}", next.status().message());
       drop_connection(next.status());
       return;
     }
     if (!next->has_value()) break;
-    Bytes body = std::move(**next);
+    const std::span<std::uint8_t> body = **next;  // inside decoder_, read in place
     auto response = decode_response(body);
     wipe(body.data(), body.size());
     if (!response.ok() && response.status().code() == make_error_code(local_errc::unknown_message)) {

@@ -18,13 +18,8 @@ inline constexpr Duration kInterruptPoll{50};
 
 inline Duration for_timer(Duration d) { return std::min(d, kForever); }
 
-// A request as a length-prefixed frame; the unframed body (it may hold caps) is wiped.
-inline Bytes encode_frame(const Request& request) {
-  Bytes body = encode_request(request);
-  Bytes frame = make_frame(body);
-  wipe(body.data(), body.size());
-  return frame;
-}
+// A request as a length-prefixed frame, encoded in place (no unframed copy of its caps is left).
+inline Bytes encode_frame(const Request& request) { return encode_request_frame(request); }
 
 // Frames carry caps and seeds: wiped when dropped as well as once written.
 inline void wipe_frames(std::vector<OutgoingFrame>& frames) {

@@ -34,10 +34,13 @@ std::size_t bulk_size(const auto& m) {
   return n;
 }
 
+// framed: with the length prefix of a frame in front, in the same buffer.
 template <class Variant, std::size_t N>
-Bytes encode_envelope(const Variant& message, const std::array<const char*, N>& keys, EnvelopeForm form) {
+Bytes encode_envelope(const Variant& message, const std::array<const char*, N>& keys, EnvelopeForm form,
+                      bool framed = false) {
   const std::size_t bulk = std::visit([](const auto& m) { return bulk_size(m); }, message);
   FieldWriter f(bulk + (form == EnvelopeForm::kGoFull ? 1536 : 512));
+  if (framed) f.writer().begin_frame();
   const std::size_t chosen = message.index();
   auto write_chosen = [&] {
     f.begin_map();
@@ -56,13 +59,17 @@ Bytes encode_envelope(const Variant& message, const std::array<const char*, N>& 
       else f.writer().null();
     }
   }
-  return f.take();
+  return framed ? f.take_framed() : f.take();
 }
 
 }  // namespace
 
 Bytes encode_request(const Request& request, EnvelopeForm form) {
   return encode_envelope(request, detail::kRequestKeys, form);
+}
+
+Bytes encode_request_frame(const Request& request, EnvelopeForm form) {
+  return encode_envelope(request, detail::kRequestKeys, form, /*framed=*/true);
 }
 
 Bytes encode_response(const Response& response, EnvelopeForm form) {

@@ -1,8 +1,11 @@
 // Strict decoding of every request and response (spec §1.4, §3, §4): the envelope around the
 // fields that codec_message_fields.hpp lists.
+#include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
+#include "cbor_reader.hpp"
 #include "cbor_value.hpp"
 #include "codec_fields.hpp"
 #include "codec_message_fields.hpp"
@@ -14,41 +17,56 @@ namespace kpthin {
 namespace {
 
 using cbor::Kind;
-using cbor::Value;
 using detail::FieldReader;
 
 template <class Variant, std::size_t I>
-Result<Variant> read_alternative(Value& body, const char* key) {
+Result<Variant> read_alternative(ByteView input, std::size_t at, const char* key) {
   std::variant_alternative_t<I, Variant> message;
-  FieldReader f(body, key);
+  FieldReader f(input, at, key);
   detail::fields(f, message);
   if (!f.ok()) return f.status();
   return Variant(std::in_place_index<I>, std::move(message));
 }
 
 template <class Variant, std::size_t... I>
-Result<Variant> read_by_index(std::size_t index, Value& body, const char* key, std::index_sequence<I...>) {
-  using Reader = Result<Variant> (*)(Value&, const char*);
+Result<Variant> read_by_index(std::size_t index, ByteView input, std::size_t at, const char* key,
+                              std::index_sequence<I...>) {
+  using Reader = Result<Variant> (*)(ByteView, std::size_t, const char*);
   static constexpr Reader kReaders[] = {&read_alternative<Variant, I>...};
-  return kReaders[index](body, key);
+  return kReaders[index](input, at, key);
 }
 
+// The envelope is checked whole first (cbor::validate), so a malformed frame is refused before
+// any field is looked at, then read in place.
 template <class Variant, std::size_t N>
 Result<Variant> decode_envelope(ByteView body, const std::array<const char*, N>& keys, const char* what) {
-  Result<Value> root = cbor::decode(body);
-  if (!root.ok()) return root.status();
-  Value& map = root.value();
-  if (map.kind != Kind::kMap) {
+  if (Status s = cbor::validate(body); !s.ok()) return s;
+  const cbor::Head root = cbor::read_head(body, 0);
+  if (root.kind != Kind::kMap) {
     return Status(local_errc::malformed_message,
-                  std::string(what) + ": expected a map, got " + cbor::kind_name(map.kind));
+                  std::string(what) + ": expected a map, got " + cbor::kind_name(root.kind));
   }
   int chosen = -1;
-  Value* chosen_body = nullptr;
-  for (std::size_t i = 0; i + 1 < map.items.size(); i += 2) {
-    const Value& key = map.items[i];
-    Value& value = map.items[i + 1];
-    if (key.kind != Kind::kText || value.is_null()) continue;
-    const int index = detail::match_key(key.text(), keys.data(), N);
+  std::size_t chosen_at = 0;
+  std::string joined;  // a key sent in chunks
+  std::size_t offset = root.size;
+  for (std::uint64_t i = 0; root.indefinite ? body[offset] != 0xff : i < root.argument; ++i) {
+    const std::size_t key_at = offset;
+    const cbor::Head key = cbor::read_head(body, key_at);
+    const std::size_t value_at = cbor::skip(body, key_at);
+    offset = cbor::skip(body, value_at);
+    if (key.kind != Kind::kText) continue;
+    const Kind value_kind = cbor::read_head(body, value_at).kind;
+    if (value_kind == Kind::kNull || value_kind == Kind::kUndefined) continue;
+    std::string_view text;
+    if (key.indefinite) {
+      joined.clear();
+      cbor::append_string(body, key_at, joined);
+      text = joined;
+    } else {
+      text = {reinterpret_cast<const char*>(body.data() + key_at + key.size), static_cast<std::size_t>(key.argument)};
+    }
+    const int index = detail::match_key(text, keys.data(), N);
     if (index < 0) continue;  // unknown keys are ignored, as Go does
     if (chosen >= 0) {
       return Status(local_errc::malformed_message, std::string(what) + ": two messages in one frame (" +
@@ -56,18 +74,17 @@ Result<Variant> decode_envelope(ByteView body, const std::array<const char*, N>&
                                                        keys[static_cast<std::size_t>(index)] + ")");
     }
     chosen = index;
-    chosen_body = &value;
+    chosen_at = value_at;
   }
   if (chosen < 0) {
     // Not malformed: a newer peer's message this side does not know (Go ignores unknown keys).
     return Status(local_errc::unknown_message, std::string(what) + ": no known message key with a non-null value");
   }
   const char* key = keys[static_cast<std::size_t>(chosen)];
-  if (chosen_body->kind != Kind::kMap) {
-    return Status(local_errc::malformed_message,
-                  std::string(key) + ": expected a map, got " + cbor::kind_name(chosen_body->kind));
+  if (const Kind kind = cbor::read_head(body, chosen_at).kind; kind != Kind::kMap) {
+    return Status(local_errc::malformed_message, std::string(key) + ": expected a map, got " + cbor::kind_name(kind));
   }
-  return read_by_index<Variant>(static_cast<std::size_t>(chosen), *chosen_body, key, std::make_index_sequence<N>{});
+  return read_by_index<Variant>(static_cast<std::size_t>(chosen), body, chosen_at, key, std::make_index_sequence<N>{});
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ class FieldWriter {
 
   cbor::Writer& writer() { return w_; }
   Bytes take() { return w_.take(); }
+  Bytes take_framed() { return w_.take_framed(); }
 
   // Inner maps always have fewer than 24 pairs, so their head is one byte patched at the end.
   void begin_map() { maps_.push_back({w_.begin_small_map(), 0}); }

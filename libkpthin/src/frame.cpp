@@ -30,10 +30,22 @@ void FrameDecoder::feed(ByteView bytes) {
 }
 
 Result<std::optional<Bytes>> FrameDecoder::next() {
+  auto body = next_view();
+  if (!body.ok()) return body.status();
+  if (!body->has_value()) return std::optional<Bytes>();
+  return std::optional<Bytes>(Bytes((*body)->begin(), (*body)->end()));
+}
+
+Result<std::optional<std::span<std::uint8_t>>> FrameDecoder::next_view() {
+  using View = std::optional<std::span<std::uint8_t>>;
   if (failed_) return Status(local_errc::malformed_frame, "stream already failed on a bad length prefix");
+  if (consumed_ == buffer_.size()) {  // everything handed out: start again at the front
+    buffer_.clear();
+    consumed_ = 0;
+  }
   const std::size_t available = buffer_.size() - consumed_;
-  if (available < kFramePrefixSize) return std::optional<Bytes>();
-  const std::uint8_t* p = buffer_.data() + consumed_;
+  if (available < kFramePrefixSize) return View();
+  std::uint8_t* p = buffer_.data() + consumed_;
   const std::uint32_t length = static_cast<std::uint32_t>(p[0]) << 24 |
                                static_cast<std::uint32_t>(p[1]) << 16 |
                                static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
@@ -46,15 +58,9 @@ Result<std::optional<Bytes>> FrameDecoder::next() {
     return Status(local_errc::malformed_frame,
                   "frame length " + std::to_string(length) + " exceeds the 40 MiB limit");
   }
-  if (available - kFramePrefixSize < length) return std::optional<Bytes>();
-  const auto* body = p + kFramePrefixSize;
-  Bytes frame(body, body + length);
+  if (available - kFramePrefixSize < length) return View();
   consumed_ += kFramePrefixSize + length;
-  if (consumed_ == buffer_.size()) {
-    buffer_.clear();
-    consumed_ = 0;
-  }
-  return std::optional<Bytes>(std::move(frame));
+  return View(std::span<std::uint8_t>(p + kFramePrefixSize, length));
 }
 
 }  // namespace kpthin

@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "cbor_reader.hpp"
 #include "cbor_value.hpp"
 #include "codec_fields.hpp"
 #include "kpthin/errors.hpp"
@@ -25,8 +26,8 @@ Status malformed(const std::string& where, const std::string& what) {
 // may use half precision); Go also decodes integers into float64 fields.
 Status read_real(FieldReader& f, std::string_view name, double& out) {
   out = 0;
-  const Value* v = f.find(name);
-  if (v == nullptr) return f.status();
+  const std::optional<Value> v = f.value(name);
+  if (!v) return f.status();
   switch (v->kind) {
     case Kind::kFloat: out = v->real; break;
     case Kind::kUnsigned: out = static_cast<double>(v->number); break;
@@ -43,7 +44,7 @@ void read_descriptor_fields(FieldReader& f, MixDescriptor& d) {
   f.uint("Epoch", d.epoch);
   f.bytes("IdentityKey", d.identity_key);
   f.bytes("LinkKey", d.link_key);
-  if (Value* addresses = f.map("Addresses")) {
+  if (const auto addresses = f.map("Addresses")) {
     for (std::size_t i = 0; i + 1 < addresses->items.size() && f.ok(); i += 2) {
       const Value& transport = addresses->items[i];
       const Value& list = addresses->items[i + 1];
@@ -66,7 +67,7 @@ void read_descriptor_fields(FieldReader& f, MixDescriptor& d) {
       }
     }
   }
-  if (Value* kaetzchen = f.map("Kaetzchen")) {
+  if (const auto kaetzchen = f.map("Kaetzchen")) {
     for (std::size_t i = 0; i + 1 < kaetzchen->items.size() && f.ok(); i += 2) {
       const Value& capability = kaetzchen->items[i];
       const Value& parameters = kaetzchen->items[i + 1];
@@ -97,17 +98,20 @@ void read_descriptor_fields(FieldReader& f, MixDescriptor& d) {
 // (MarshalBinary), but a plain map is accepted as Go's decoder would.
 Status read_descriptor(Value& element, const std::string& where, MixDescriptor& out) {
   if (element.kind == Kind::kBytes) {
-    Result<Value> inner = cbor::decode(element.data);
-    if (!inner.ok()) return malformed(where, inner.status().context());
-    if (inner->kind != Kind::kMap) {
-      return malformed(where, std::string("descriptor must be a map, got ") + cbor::kind_name(inner->kind));
+    if (Status s = cbor::validate(element.data); !s.ok()) return malformed(where, s.context());
+    if (const Kind kind = cbor::read_head(element.data, 0).kind; kind != Kind::kMap) {
+      return malformed(where, std::string("descriptor must be a map, got ") + cbor::kind_name(kind));
     }
-    FieldReader f(inner.value(), where);
+    FieldReader f(element.data, 0, where);
     read_descriptor_fields(f, out);
     return f.status();
   }
   if (element.kind == Kind::kMap) {
-    FieldReader f(element, where);
+    // Read in place like the usual byte-string form: the map encoded again, as the same values.
+    cbor::Writer w;
+    w.value(element);
+    const Bytes encoded = w.take();
+    FieldReader f(encoded, 0, where);
     read_descriptor_fields(f, out);
     return f.status();
   }
@@ -115,8 +119,8 @@ Status read_descriptor(Value& element, const std::string& where, MixDescriptor& 
 }
 
 Status read_descriptor_list(FieldReader& f, std::string_view name, std::vector<MixDescriptor>& out) {
-  Value* list = f.array(name);
-  if (list == nullptr) return f.status();
+  std::optional<Value> list = f.array(name);
+  if (!list) return f.status();
   out.reserve(list->items.size());
   for (std::size_t i = 0; i < list->items.size(); ++i) {
     Value& element = list->items[i];
@@ -139,13 +143,12 @@ Hash256 blake2b_256(ByteView data) {
 }
 
 Result<PkiDocument> parse_pki_document(ByteView payload) {
-  Result<Value> root = cbor::decode(payload);
-  if (!root.ok()) return malformed("pki_document", root.status().context());
-  if (root->kind != Kind::kMap) {
-    return malformed("pki_document", std::string("expected a map, got ") + cbor::kind_name(root->kind));
+  if (Status s = cbor::validate(payload); !s.ok()) return malformed("pki_document", s.context());
+  if (const Kind kind = cbor::read_head(payload, 0).kind; kind != Kind::kMap) {
+    return malformed("pki_document", std::string("expected a map, got ") + cbor::kind_name(kind));
   }
   PkiDocument doc;
-  FieldReader f(root.value(), "pki_document");
+  FieldReader f(payload, 0, "pki_document");
   f.uint("Epoch", doc.epoch);
   f.uint("GenesisEpoch", doc.genesis_epoch);
   for (auto [name, field] : {std::pair<const char*, double*>{"Mu", &doc.mu},
@@ -156,7 +159,7 @@ Result<PkiDocument> parse_pki_document(ByteView payload) {
                              {"LambdaR", &doc.lambda_r}}) {
     if (Status s = read_real(f, name, *field); !s.ok()) return s;
   }
-  if (Value* topology = f.array("Topology")) {
+  if (std::optional<Value> topology = f.array("Topology")) {
     for (std::size_t layer = 0; layer < topology->items.size(); ++layer) {
       Value& nodes = topology->items[layer];
       auto& out = doc.topology.emplace_back();
@@ -173,7 +176,7 @@ Result<PkiDocument> parse_pki_document(ByteView payload) {
   }
   if (Status s = read_descriptor_list(f, "GatewayNodes", doc.gateway_nodes); !s.ok()) return s;
   if (Status s = read_descriptor_list(f, "ServiceNodes", doc.service_nodes); !s.ok()) return s;
-  if (Value* replicas = f.array("StorageReplicas")) {
+  if (const std::optional<Value> replicas = f.array("StorageReplicas")) {
     for (std::size_t i = 0; i < replicas->items.size(); ++i) {
       const Value& r = replicas->items[i];
       if (r.is_null()) continue;

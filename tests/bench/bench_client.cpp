@@ -1,6 +1,7 @@
 // kpthin_bench_client: ThinClient round trips per second for a new_keypair-sized request/reply
 // over a unix socket against an in-process peer, with 1 and with 64 requests in flight, and the
-// process's peak RSS with 10,000 requests in flight.
+// process's peak RSS with 10,000 requests in flight. With --against, round trips against a real
+// daemon or kpclientd-sim instead (see against()).
 //
 // The peer answers every request with a pre-encoded Go-form new_keypair_reply (1242-byte body,
 // as kpclientd sends it) whose query_id it patches in, so the figures measure the client: its
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -25,6 +27,7 @@
 
 #include "kpthin/client.hpp"
 #include "kpthin/codec.hpp"
+#include "kpthin/config.hpp"
 #include "kpthin/frame.hpp"
 
 using namespace kpthin;
@@ -219,9 +222,32 @@ long peak_rss_kib() {
 
 }  // namespace
 
+// --against CONFIG N: N blocking new_keypair round trips against the daemon CONFIG names (a
+// kpclientd-sim), nothing else in the process; tests/bench/instructions.py counts its
+// instructions under callgrind for two values of N to price one round trip.
+static int against(const char* config, int rounds) {
+  auto target = load_config(config);
+  if (!target.ok()) {
+    std::fprintf(stderr, "config: %s\n", target.status().message().c_str());
+    return 1;
+  }
+  ClientOptions options;
+  options.target = *target;
+  options.reconnect = false;
+  auto connected = ThinClient::connect(options);
+  if (!connected.ok()) {
+    std::fprintf(stderr, "connect: %s\n", connected.status().message().c_str());
+    return 1;
+  }
+  blocking(**connected, rounds);
+  (*connected)->close();
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   spdlog::set_level(spdlog::level::warn);
+  if (argc == 4 && std::string(argv[1]) == "--against") return against(argv[2], std::atoi(argv[3]));
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   Peer peer("kpthin-bench-" + std::to_string(::getpid()));
   ClientOptions options;
   options.target.address = peer.address();

@@ -28,6 +28,7 @@ using Entry = int (*)(const std::uint8_t* data, std::size_t size);
   X(frame)                     \
   X(request)                   \
   X(response)                  \
+  X(cbor)                      \
   X(pki)                       \
   X(config)                    \
   X(channel_file)              \

@@ -113,6 +113,17 @@ std::vector<std::string> seeds(const std::string& target, const std::string& gol
     for (const auto& [client, body] : bodies) {
       if (client == (target == "request")) out.push_back(body);
     }
+  } else if (target == "cbor") {
+    for (const auto& [client, body] : bodies) out.push_back(body);
+    // Corners a reply rarely shows: chunked strings and containers, every float width, simple
+    // values, breaks, tags, non-shortest heads, bad UTF-8, trailing bytes.
+    for (const char* hex : {"5f4101420203ff", "7f61616162ff", "9f01820203ff", "bf6161f56162f4ff", "f93c00", "f97c00",
+                            "f97e00", "fa3fc00000", "fb3ff8000000000000", "f6", "f7", "f0", "f818", "ff", "c101",
+                            "1817", "190001", "3bffffffffffffffff", "62c3", "6368c3", "a16161", "a2616101616102",
+                            "8101ff", "5f6161ff", "5f5f4100ffff", "bf6161ff", "a1f6f6", "9f9f9fffffff"}) {
+      Bytes bytes;
+      if (from_hex(hex, bytes)) out.push_back(as_text(bytes));
+    }
   } else if (target == "pki") {
     for (const auto& [client, body] : bodies) {
       if (client) continue;

@@ -2,6 +2,8 @@
 // the PKI document inside new_pki_document_event.
 #include <algorithm>
 
+#include "cbor_oracle.hpp"
+#include "cbor_value.hpp"
 #include "fuzz_targets.hpp"
 #include "kpthin/codec.hpp"
 #include "kpthin/frame.hpp"
@@ -67,6 +69,28 @@ int request(const std::uint8_t* data, std::size_t size) {
 int response(const std::uint8_t* data, std::size_t size) {
   check_round_trip([](ByteView b) { return decode_response(b); },
                    [](const Response& r, EnvelopeForm f) { return encode_response(r, f); }, ByteView(data, size));
+  return 0;
+}
+
+// libkpthin's CBOR reader against the libcbor-based one it replaced (cbor_oracle.hpp): the same
+// verdict, the same error message, the same tree.
+int cbor(const std::uint8_t* data, std::size_t size) {
+  const ByteView input(data, size);
+  auto mine = cbor::decode(input);
+  auto reference = decode_with_libcbor(input);
+  expect(mine.ok() == reference.ok(), std::string("CBOR verdicts differ: ") +
+                                          (mine.ok() ? "accepted, libcbor: " + reference.status().message()
+                                                     : "refused (" + mine.status().message() + "), libcbor accepts"));
+  if (!mine.ok()) {
+    expect(mine.status().message() == reference.status().message(),
+           "CBOR errors differ: " + mine.status().message() + " / libcbor: " + reference.status().message());
+    return 0;
+  }
+  cbor::Writer a;
+  a.value(*mine);
+  cbor::Writer b;
+  b.value(*reference);
+  expect(a.data() == b.data(), "CBOR trees differ from libcbor's");
   return 0;
 }
 

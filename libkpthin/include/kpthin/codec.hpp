@@ -16,6 +16,9 @@ enum class EnvelopeForm { kMinimal, kGoFull };
 // field order and omitempty rules, so kGoFull output matches the Go encoder byte for byte.
 Bytes encode_request(const Request& request, EnvelopeForm form = EnvelopeForm::kMinimal);
 Bytes encode_response(const Response& response, EnvelopeForm form = EnvelopeForm::kGoFull);
+// A request as a whole frame: the length prefix (spec §1.3), then encode_request's body, built in
+// one buffer. The caller keeps requests within kMaxFrameSize, as for make_frame.
+Bytes encode_request_frame(const Request& request, EnvelopeForm form = EnvelopeForm::kMinimal);
 
 // Decodes one CBOR body. Strict and total: any input yields a value or an error naming the
 // offending key and what was wrong (local_errc::malformed_message). Accepts both envelope forms,

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "kpthin/bytes.hpp"
 #include "kpthin/status.hpp"
@@ -24,6 +25,9 @@ class FrameDecoder {
   void feed(ByteView bytes);
   // A complete frame body, std::nullopt if more bytes are needed, or an error.
   Result<std::optional<Bytes>> next();
+  // Like next(), without a copy: the body inside the decoder's buffer, valid (and writable, e.g.
+  // to wipe it) until the next call of feed(), next() or next_view().
+  Result<std::optional<std::span<std::uint8_t>>> next_view();
   std::size_t buffered() const { return buffer_.size() - consumed_; }
 
  private:

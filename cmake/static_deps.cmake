@@ -1,0 +1,32 @@
+# How the programs link their dependencies. Each kpthin_dep_* target stands for one dependency;
+# every target in the tree links those instead of the packages' own targets.
+#
+# With KPTHIN_STATIC_DEPS (the default) a kpthin process maps no C++ shared library: spdlog and
+# fmt are compiled in header-only (Debian ships no static archives of them), as is toml++ (only
+# the fuzz targets' reference reader uses it), libsodium comes from Debian's static archive and
+# libstdc++ / libgcc are linked statically. Start-up then skips the dynamic loader's symbol
+# lookups for thousands of C++ relocations, which were three quarters of a short `kpthin keypair`
+# process (issue 13); only libc and libm stay shared. Sanitizer and fuzz builds keep the shared
+# libraries: the sanitizer runtimes must own operator new and the like.
+option(KPTHIN_STATIC_DEPS "Link spdlog, fmt, toml++, libsodium and libstdc++ into the programs" ON)
+if(KPTHIN_SANITIZE OR KPTHIN_FUZZ)
+  set(KPTHIN_STATIC_DEPS OFF)
+endif()
+
+add_library(kpthin_dep_spdlog INTERFACE)
+add_library(kpthin_dep_toml INTERFACE)
+add_library(kpthin_dep_sodium INTERFACE)
+
+if(KPTHIN_STATIC_DEPS)
+  find_library(KPTHIN_SODIUM_ARCHIVE NAMES libsodium.a REQUIRED)
+  # One spdlog registry per program: every translation unit uses spdlog the same (header-only) way.
+  target_compile_definitions(kpthin_dep_spdlog INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+  target_link_libraries(kpthin_dep_spdlog INTERFACE Threads::Threads)
+  target_compile_definitions(kpthin_dep_toml INTERFACE TOML_HEADER_ONLY=1)
+  target_link_libraries(kpthin_dep_sodium INTERFACE ${KPTHIN_SODIUM_ARCHIVE} Threads::Threads)
+  add_link_options($<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-static-libstdc++> $<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-static-libgcc>)
+else()
+  target_link_libraries(kpthin_dep_spdlog INTERFACE spdlog::spdlog)
+  target_link_libraries(kpthin_dep_toml INTERFACE tomlplusplus::tomlplusplus)
+  target_link_libraries(kpthin_dep_sodium INTERFACE PkgConfig::SODIUM)
+endif()
