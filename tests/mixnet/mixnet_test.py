@@ -471,9 +471,10 @@ def demo_walk(ctx):
 
 
 def pigeonhole_cp(ctx):
-    """The pigeonhole-cp that scripts/install-daemons builds beside the daemons."""
-    bin_dir = subprocess.run([os.path.join(ctx.scripts, "install-daemons"), "--print-dir"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+    """The pigeonhole-cp that scripts/install-daemons builds beside the daemons. scripts/test
+    starts that build in the background; this waits for it (or builds it) under its lock."""
+    bin_dir = subprocess.run([os.path.join(ctx.scripts, "install-daemons"), "--pigeonhole-cp-only"], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout.strip()
     path = os.path.join(bin_dir, "pigeonhole-cp")
     check(os.access(path, os.X_OK), "no %s: run scripts/install-daemons" % path)
     return path
