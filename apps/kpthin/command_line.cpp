@@ -85,6 +85,7 @@ int run_kpthin(int argc, char** argv) {
       add_copy_command(app, global),      add_send_command(app, global),
       add_watch_command(app, global),     add_services_command(app, global),
       add_help_command(app),
+      add_completion_command(app, global),
   };
   for (Command& command : commands) command.app->fallthrough();
 

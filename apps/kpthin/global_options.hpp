@@ -36,6 +36,8 @@ Command add_copy_command(CLI::App& app, const GlobalOptions& global);
 Command add_send_command(CLI::App& app, const GlobalOptions& global);
 Command add_watch_command(CLI::App& app, const GlobalOptions& global);
 Command add_services_command(CLI::App& app, const GlobalOptions& global);
+// Generated from `app`'s definition at run time, so add it last.
+Command add_completion_command(CLI::App& app, const GlobalOptions& global);
 
 // Runs kpthin with argv; returns the exit code. main() is just this.
 int run_kpthin(int argc, char** argv);
