@@ -174,6 +174,10 @@ def check_zsh(script, subs, work, problems):
         term.send("PS1='READY> '; autoload -U compinit; compinit -u -d %s/zcompdump; source %s\n" % (work, script))
         term.send("compadd() { local -a __hits; builtin compadd -O __hits \"$@\"; "
                   "print -n -- '<hit:'${^__hits}'>' >/dev/tty; builtin compadd \"$@\" }\n")
+        # Ctrl-T completes and then prints <done>: the test waits for it before typing on, since
+        # the line editor may skip work while more input is waiting.
+        term.send("_kpthin_test_complete() { zle complete-word; print -n -- '<done>' >/dev/tty }; "
+                  "zle -N _kpthin_test_complete; bindkey '^T' _kpthin_test_complete\n")
         term.send("print -- SETUP-DONE-$((40+2))\n")
         term.read_until("SETUP-DONE-42")
         for n, (line, want, unwanted) in enumerate((
@@ -184,10 +188,11 @@ def check_zsh(script, subs, work, problems):
                 ("kpthin watch --until ", {"connected", "pki"}, set()),
                 ("kpthin read ", {"a.read"}, {"a.write", "notes.txt"}),
                 ("kpthin completion ", {"bash", "zsh", "fish"}, set()))):
-            term.send(line + "\t")
-            # Ctrl-U empties the line for the marker command; the hits came before it.
+            term.send(line + "\x14")
+            shown = term.read_until("<done>")
+            # Ctrl-U empties the line; the marker command shows the prompt is back.
             term.send("\x15print -- CASE-DONE-$((%d+1000))\n" % n)
-            shown = term.read_until("CASE-DONE-%d" % (n + 1000))
+            term.read_until("CASE-DONE-%d" % (n + 1000))
             hits = set(re.findall(r"<hit:([^>]*)>", shown))
             missing, extra = want - hits, unwanted & hits
             if missing or extra:
