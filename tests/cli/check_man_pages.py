@@ -18,7 +18,7 @@ from harness import Kpthin, Sim, Workdir, wait_for  # noqa: E402
 
 # Other programs whose options the pages show in examples and comparisons.
 OTHER_TOOLS = {"tail", "jq", "grep", "sort", "head", "journalctl", "pigeonhole-cp", "chmod", "sha256sum", "seq",
-               "cmp", "ssh", "git", "curl", "xargs", "base64", "ls", "rm", "cp"}
+               "cmp", "ssh", "git", "curl", "xargs", "base64", "ls", "rm", "cp", "cmake"}
 # Names kpthin-watch(1) gives that the simulator cannot make `kpthin watch` print, and why.
 NOT_PRODUCIBLE_IN_WATCH = {
     "message_sent": "an event of the watching connection's own sends; kpthin watch sends nothing",
