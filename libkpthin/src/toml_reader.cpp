@@ -110,6 +110,9 @@ bool fits_int64(std::string_view s, int base, bool negative) {
 // The kind of a bare value token (a number or a boolean); throws for anything else.
 Kind bare_value_kind(std::string_view token) {
   if (token == "true" || token == "false") return Kind::kBoolean;
+  // toml++ refuses long digit strings even when the value fits (0x followed by 200 zeros);
+  // no thinclient.toml has a number at all, so long ones are refused here whatever they hold.
+  if (token.size() > 24) defect("a number longer than kpthin reads");
   std::string_view body = token;
   const bool negative = !body.empty() && body.front() == '-';
   const bool sign = !body.empty() && (body.front() == '+' || body.front() == '-');

@@ -153,6 +153,7 @@ TEST_CASE("config: the strict reader refuses what TOML refuses, with the line") 
   CHECK(contains(rejection("Dial = { Tcp = { Address = \"h:1\" } }\n[Dial.Unix]\n"), "not a table"));
   CHECK(contains(rejection("[Dial.Tcp]\nAddress = 99999999999999999999\n"), "too large"));
   CHECK(contains(rejection("D=5e445"), "a float out of range"));  // found by fuzz_config
+  CHECK(contains(rejection("D=0x" + std::string(30, '0')), "a number longer"));  // found by fuzz_config
   CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"a\\qb\"\n"), "unknown escape"));
   CHECK(contains(rejection("[Dial.Tcp]\nAddress = \"a\xFF\"\n"), "invalid UTF-8"));
   CHECK(contains(rejection("[Dial.Tcp]\nAddress = { a = 1, }\n"), "expected a key"));
