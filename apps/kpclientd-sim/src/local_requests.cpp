@@ -158,6 +158,18 @@ void Simulator::handle(Connection& conn, GetDirectoryAuthorities& r) {
   send(conn, reply);
 }
 
+namespace {
+
+// kpclientd builds the element list by appending to a nil Go slice with no omitempty, so a call
+// that emits nothing answers `envelopes: null`, not an empty array (found by the sim-vs-real
+// differential test).
+std::optional<std::vector<Bytes>> elements_or_null(std::vector<Bytes> elements) {
+  if (elements.empty()) return std::nullopt;
+  return elements;
+}
+
+}  // namespace
+
 void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromPayload& r) {
   const auto public_key = write_cap_public_key(r.dest_write_cap.reveal());
   const auto index = BoxIndex::parse(r.dest_start_index);
@@ -180,7 +192,7 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromPayload& r) {
   encoder.flush(r.is_last);
   CreateCourierEnvelopesFromPayloadReply reply;
   reply.query_id = r.query_id;
-  reply.envelopes = encoder.take_elements();
+  reply.envelopes = elements_or_null(encoder.take_elements());
   reply.next_dest_index = next.serialize();
   send(conn, reply);
 }
@@ -217,7 +229,7 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromMultiPayload&
   reply.query_id = r.query_id;
   if (r.is_last) encoder.flush(true);
   else reply.buffer = encoder.residual();
-  reply.envelopes = encoder.take_elements();
+  reply.envelopes = elements_or_null(encoder.take_elements());
   reply.next_dest_indices = std::move(next_indices);
   send(conn, reply);
 }
@@ -233,8 +245,7 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromTombstoneRang
   reply.query_id = r.query_id;
   if (r.max_count == 0) {
     // Immediate success, start index back, and no buffer even if one was passed (spec §3.17).
-    reply.envelopes = std::vector<Bytes>{};
-    reply.next_dest_index = r.dest_start_index;
+    reply.next_dest_index = r.dest_start_index;  // envelopes null: Go's nil slice
     send(conn, reply);
     return;
   }
@@ -253,7 +264,7 @@ void Simulator::handle(Connection& conn, CreateCourierEnvelopesFromTombstoneRang
   }
   if (r.is_last) encoder.flush(true);
   else reply.buffer = encoder.residual();
-  reply.envelopes = encoder.take_elements();
+  reply.envelopes = elements_or_null(encoder.take_elements());
   reply.next_dest_index = index->serialize();
   send(conn, reply);
 }
