@@ -264,6 +264,7 @@ std::optional<Response> RawClient::receive(std::chrono::milliseconds timeout) {
         buffer_.erase(buffer_.begin(), buffer_.begin() + 4 + static_cast<std::ptrdiff_t>(length));
         auto decoded = decode_response(body);
         if (!decoded.ok()) throw std::runtime_error("simulator sent an undecodable frame: " + decoded.status().message());
+        last_body = std::move(body);
         return std::move(decoded.value());
       }
     }

@@ -75,6 +75,7 @@ class RawClient {
   kpthin::SessionTokenReply token_reply;
   std::vector<kpthin::Response> early;
   std::vector<kpthin::Response> skipped;
+  kpthin::Bytes last_body;  // the CBOR body of the frame receive() returned last (for shape checks)
 
  private:
   int fd_ = -1;
