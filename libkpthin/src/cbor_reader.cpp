@@ -164,7 +164,7 @@ class Checker {
     if (top.kind == Kind::kMap && top.count % 2 != 0) {
       return fail("indefinite-length map ends after a key without a value");
     }
-    stack_.pop_back();
+    pop();
     close_finished();
   }
 

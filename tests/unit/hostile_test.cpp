@@ -250,6 +250,11 @@ TEST_CASE("hostile: deep nesting is refused (1000 levels of arrays, maps, indefi
   CHECK(cbor::decode(unhex(deep + "80")).ok());
   deep += "81";
   CHECK(!cbor::decode(unhex(deep + "80")).ok());
+  // Depth is nesting, not a count of containers: forty indefinite arrays side by side, each
+  // closed by a break, are two levels deep.
+  std::string side_by_side = "9f";
+  for (int i = 0; i < 40; ++i) side_by_side += "9fff";
+  CHECK(cbor::decode(unhex(side_by_side + "ff")).ok());
 }
 
 TEST_CASE("hostile: huge declared lengths in tiny buffers") {
