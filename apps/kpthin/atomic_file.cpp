@@ -9,6 +9,8 @@
 #include <cstring>
 #include <set>
 
+#include "interrupt.hpp"
+
 namespace kpthin::cli {
 namespace {
 
@@ -225,8 +227,14 @@ std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_m
   std::string text;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n;
+    try {
+      // A terminal (`keypair --import -`) stops at the first Ctrl-C.
+      n = read_unless_interrupted(fd, buf, sizeof buf);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
     if (n < 0) {
       int err = errno;
       ::close(fd);

@@ -40,7 +40,8 @@ struct NewFile {
 // another process holds flock'ed (a kpthin command using it) is not replaced (kOther).
 void create_files_together(const std::vector<NewFile>& files, bool overwrite);
 
-// Reads a whole file; throws CliError(code) with "cannot read <path>: <reason>" on failure.
+// Reads a whole file; throws CliError(code) with "cannot read <path>: <reason>" on failure, and
+// CliError(kInterrupted) when a signal interrupted the read (a terminal as the file).
 std::string read_text_file(const std::filesystem::path& path, ExitCode code_if_missing);
 
 // fsync of a directory, so a rename in it survives a crash (best effort: errors are ignored,

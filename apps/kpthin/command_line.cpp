@@ -73,7 +73,7 @@ int run_kpthin(int argc, char** argv) {
                  "$XDG_CONFIG_HOME/kpthin/thinclient.toml)")
       ->type_name("FILE");
   std::string timeout_text;
-  app.add_option("--timeout", timeout_text, "bound every wait, e.g. 500ms, 30s, 2m (default: wait forever)")
+  app.add_option("--timeout", timeout_text, "bound every wait, e.g. 500ms, 30s, 2m, 1h; a bare number is seconds (default: wait forever)")
       ->type_name("DURATION");
   app.add_flag("--json", global.json, "print one JSON object per result (binary as base64)");
   app.add_flag("-v,--verbose", global.verbose, "more messages on stderr (repeat for debug)");
@@ -106,7 +106,7 @@ int run_kpthin(int argc, char** argv) {
     if (!timeout_text.empty()) {
       auto timeout = parse_duration(timeout_text);
       if (!timeout) {
-        fail(ExitCode::kUsage, "--timeout " + timeout_text + " is not a duration; use e.g. 500ms, 30s, 2m, 1h");
+        fail(ExitCode::kUsage, "--timeout " + timeout_text + " is not a duration; use e.g. 500ms, 30s, 2m, 1h (a bare number is seconds)");
       }
       global.timeout = *timeout;
     }
@@ -122,7 +122,13 @@ int run_kpthin(int argc, char** argv) {
     if (interrupted_before_done()) return static_cast<int>(ExitCode::kInterrupted);
     return 0;
   } catch (const CliError& e) {
-    return failed(interrupted_before_done() ? ExitCode::kInterrupted : e.code(), e.what(), global.json);
+    ExitCode code = interrupted_before_done() ? ExitCode::kInterrupted : e.code();
+    // Like tail and git, a reader that went away (`| head`) is no error worth a message.
+    if (code == ExitCode::kOutputClosed) {
+      info(e.what());
+      return static_cast<int>(code);
+    }
+    return failed(code, e.what(), global.json);
   } catch (const std::exception& e) {
     return failed(ExitCode::kOther, std::string("unexpected error: ") + e.what() + "; please report this",
                   global.json);

@@ -48,6 +48,7 @@ Bytes load_payload(const std::string& file, bool framed) {
     if (fd < 0) fail(ExitCode::kUsage, "cannot open " + file);
   }
   Bytes data;
+  if (from_stdin) hint_if_reading_terminal(fd, "the payload");
   try {
     data = read_single_message(fd, kCopyPayloadLimit, what);
   } catch (const CliError& e) {
@@ -59,6 +60,12 @@ Bytes load_payload(const std::string& file, bool framed) {
     throw;
   }
   if (fd != STDIN_FILENO) ::close(fd);
+  // The daemon turns an empty payload into no box at all (spec §3.15): a copy that changes
+  // nothing, most likely from a pipeline that produced nothing. A framed empty file is a header.
+  if (data.empty() && !framed) {
+    fail(ExitCode::kUsage, what + " is empty, and a copy of nothing writes no box; nothing was copied; "
+                                  "to send an empty file, add --framed");
+  }
   if (!framed) return data;
   FileHeader header{from_stdin ? std::string("stdin") : std::filesystem::path(file).filename().string(), data.size()};
   Bytes out = encode_file_header(header);

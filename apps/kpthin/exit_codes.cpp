@@ -75,6 +75,7 @@ std::string_view exit_kind(ExitCode code) {
     case ExitCode::kCopyFailed: return "copy_failed";
     case ExitCode::kProtocol: return "protocol";
     case ExitCode::kInterrupted: return "interrupted";
+    case ExitCode::kOutputClosed: return "output_closed";
   }
   return "other";
 }

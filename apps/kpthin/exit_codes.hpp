@@ -26,6 +26,9 @@ enum class ExitCode : int {
   kCopyFailed = 9,
   kProtocol = 10,
   kInterrupted = 130,
+  // Standard output's reader went away (`kpthin read --follow | head`): 128 + SIGPIPE, the status
+  // tail and git end with there; main() prints nothing (-v: the reason).
+  kOutputClosed = 141,
 };
 
 // Thrown to end the command: main() prints "kpthin: <message>" on stderr and exits with code().

@@ -16,16 +16,10 @@ constexpr std::size_t kReadSize = 64 * 1024;
 
 // One read(2); returns bytes read, 0 at EOF; throws on error or interruption.
 std::size_t read_some(int fd, std::uint8_t* data, std::size_t size) {
-  for (;;) {
-    ssize_t n = ::read(fd, data, size);
-    if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno == EINTR) {
-      throw_if_interrupted();
-      continue;
-    }
-    int err = errno;
-    fail(ExitCode::kOther, std::string("cannot read the input: ") + std::strerror(err));
-  }
+  ssize_t n = read_unless_interrupted(fd, data, size);
+  if (n >= 0) return static_cast<std::size_t>(n);
+  int err = errno;
+  fail(ExitCode::kOther, std::string("cannot read the input: ") + std::strerror(err));
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include "interrupt.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "exit_codes.hpp"
@@ -56,6 +58,19 @@ bool interrupted_before_done() { return interrupted() && !g_work_done.load(); }
 
 void throw_if_interrupted() {
   if (interrupted()) fail(ExitCode::kInterrupted, "interrupted");
+}
+
+ssize_t read_unless_interrupted(int fd, void* buffer, std::size_t size) {
+  for (;;) {
+    if (interrupted_before_done()) fail(ExitCode::kInterrupted, "interrupted");
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, 100);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
+    // poll errors (and POLLNVAL/POLLERR/POLLHUP) are left for read to report.
+    ssize_t n = ::read(fd, buffer, size);
+    if (n < 0 && errno == EINTR) continue;
+    return n;
+  }
 }
 
 void block_interrupts_in_this_thread() {

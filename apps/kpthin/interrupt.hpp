@@ -3,7 +3,10 @@
 // unwinds to main(), which closes the session and exits 130. A second signal exits at once.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
+#include <cstddef>
 
 namespace kpthin::cli {
 
@@ -31,6 +34,13 @@ bool interrupted_before_done();
 
 // Throws CliError(kInterrupted) if a signal arrived.
 void throw_if_interrupted();
+
+// read(2) of input that may be a terminal or a pipe: returns what read returned (0 at end of
+// input, -1 with errno for an error other than EINTR), or throws CliError(kInterrupted) once a
+// signal arrived. It waits in short poll(2) slices, so a signal that lands just before the read
+// (when EINTR cannot report it) still stops it at the first Ctrl-C. After mark_work_done() a
+// signal no longer stops it.
+ssize_t read_unless_interrupted(int fd, void* buffer, std::size_t size);
 
 // Blocks SIGINT/SIGTERM in the calling thread. Helper threads call this so the main thread is
 // the one whose blocking system calls get interrupted (libkpthin's I/O thread does so itself).

@@ -262,10 +262,10 @@ Command add_read_command(CLI::App& app, const GlobalOptions& global) {
   kpthin --timeout 30s read -n 10 chat.read   # ten messages, each within 30 s of the one before
   kpthin read --follow -d '\n' chat.read      # stream, one message per line
   kpthin --timeout 1m read --follow chat.read  # stream until a minute passes without a box
+  kpthin read --no-wait chat.read || echo "nothing yet"
 
 --timeout bounds the wait for each box: the clock starts when the previous box was printed
-(or when the first wait begins), not when a read was issued ahead.)
-  kpthin read --no-wait chat.read || echo "nothing yet")");
+(or when the first wait begins), not when a read was issued ahead.)");
   return {sub, [opt, count, &global] {
             opt->count_given = count->count() > 0;
             run_read(*opt, global);

@@ -26,6 +26,7 @@ struct SendOptions {
   std::optional<std::uint64_t> count;
   std::string interval = "1s";
   bool raw = false;
+  bool allow_empty = false;
 };
 
 // The payload as sent, and the reply as shown: CBOR-framed unless --raw.
@@ -64,6 +65,13 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
   auto interval = parse_duration(opt.interval);
   if (!interval) fail(ExitCode::kUsage, "--interval " + opt.interval + " is not a duration; use e.g. 200ms, 1s");
   if (opt.count && *opt.count == 0) fail(ExitCode::kUsage, "--count must be at least 1");
+  // As for write and copy, an empty input is most likely a pipeline that produced nothing.
+  auto refuse_empty = [&](const Bytes& payload, const char* source) {
+    if (payload.empty() && !opt.allow_empty) {
+      fail(ExitCode::kUsage, std::string(source) + " is empty; nothing was sent; pass --allow-empty to send an empty message");
+    }
+  };
+  if (opt.payload) refuse_empty(Bytes(opt.payload->begin(), opt.payload->end()), "PAYLOAD");
   Session session(global);
   std::size_t limit = static_cast<std::size_t>(session.client().sphinx_geometry().UserForwardPayloadLength);
   Bytes payload;
@@ -73,7 +81,9 @@ void run_send(const SendOptions& opt, const GlobalOptions& global) {
     std::string text = "kpthin ping";
     payload.assign(text.begin(), text.end());
   } else {
+    hint_if_reading_terminal(STDIN_FILENO, "the message");
     payload = read_single_message(STDIN_FILENO, limit ? limit : SIZE_MAX, "standard input");
+    refuse_empty(payload, "standard input");
   }
   payload = frame(payload, opt.raw);
   if (limit && payload.size() > limit) {
@@ -172,11 +182,12 @@ Command add_send_command(CLI::App& app, const GlobalOptions& global) {
       ->type_name("NAME");
   sub->add_option("-n,--count", opt->count, "send N messages and print round-trip statistics like ping")
       ->type_name("N");
-  sub->add_option("-i,--interval", opt->interval, "pause between messages with --count (default 1s)")
+  sub->add_option("-i,--interval", opt->interval, "pause between messages with --count, e.g. 200ms; a bare number is seconds (default 1s)")
       ->type_name("DURATION");
   sub->add_flag("--raw", opt->raw,
                 "send the payload as is and print the whole (padded) reply; by default both are a CBOR byte "
                 "string, as katzenpost's ping does");
+  sub->add_flag("--allow-empty", opt->allow_empty, "send an empty message instead of refusing it (exit 2)");
   sub->footer(R"(Examples:
   kpthin send hello                       # prints hello back from the echo service
   kpthin --timeout 60s send --count 5 --interval 200ms

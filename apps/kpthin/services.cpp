@@ -40,6 +40,7 @@ Command add_services_command(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand("services", "List the services in the current PKI document");
   sub->add_option("NAME", opt->name, "only this service (e.g. echo, courier)");
   sub->footer(R"(Output: one line per service: NAME<TAB>NODE<TAB>QUEUE.
+
 Examples:
   kpthin services
   kpthin --json services courier)");

@@ -28,7 +28,17 @@ struct WriteOptions {
   std::string file;
   std::string split;
   bool box_exists_error = false;
+  bool allow_empty = false;
 };
+
+// An empty box is how Pigeonhole marks a deleted one (spec §7.4): readers cannot tell an empty
+// message from a tombstone, so an empty input (a grep that matched nothing) would stop them all.
+void refuse_empty(const Bytes& message, const WriteOptions& opt, const std::string& source) {
+  if (!message.empty() || opt.allow_empty) return;
+  fail(ExitCode::kUsage, source + " is empty, and an empty box reads as a tombstone (deleted; readers stop with exit 7); "
+                                  "nothing was written; pass --allow-empty if that is what you want");
+}
+
 
 int open_input(const std::string& file) {
   if (file.empty() || file == "-") return STDIN_FILENO;
@@ -43,6 +53,10 @@ int open_input(const std::string& file) {
 void run_write(const WriteOptions& opt, const GlobalOptions& global) {
   if (opt.message && !opt.file.empty()) fail(ExitCode::kUsage, "give MESSAGE or --file, not both");
   if (opt.message && !opt.split.empty()) fail(ExitCode::kUsage, "--split needs its input on stdin or in --file");
+  if (opt.allow_empty && !opt.split.empty()) {
+    fail(ExitCode::kUsage, "--split never writes an empty box (an empty input writes none); drop --allow-empty");
+  }
+  if (opt.message) refuse_empty(Bytes(opt.message->begin(), opt.message->end()), opt, "MESSAGE");
   std::optional<SplitMode> split;
   if (!opt.split.empty()) {
     split = parse_split(opt.split);
@@ -101,6 +115,8 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
   // Only a run with several boxes in flight needs the marker: one that checks each box before the
   // next (a single message, --box-exists-error) leaves at most the box the next run checks first.
   if (split && !opt.box_exists_error) marker.set();  // before the first request
+  const bool from_stdin = opt.file.empty() || opt.file == "-";
+  if (fd == STDIN_FILENO) hint_if_reading_terminal(fd, split ? "the messages" : "the message");
   try {
     if (!split) {
       Bytes message;
@@ -111,7 +127,8 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
                                      std::to_string(limit) + " bytes; use --split SIZE or `kpthin copy`");
         }
       } else {
-        message = read_single_message(fd, limit, opt.file.empty() || opt.file == "-" ? "standard input" : opt.file);
+        message = read_single_message(fd, limit, from_stdin ? "standard input" : opt.file);
+        refuse_empty(message, opt, from_stdin ? "standard input" : opt.file);
       }
       sizes.push_back(message.size());
       writer.write(view(message));
@@ -161,6 +178,8 @@ Command add_write_command(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--split", opt->split,
                   "one box per line (lines), per SIZE bytes (e.g. 1000, 4k) or per full box (box); streams")
       ->type_name("lines|SIZE|box");
+  sub->add_flag("--allow-empty", opt->allow_empty,
+                "write an empty message instead of refusing it (exit 2); readers cannot tell it from a tombstone");
   sub->add_flag("--box-exists-error", opt->box_exists_error,
                 "fail with exit code 8 if a box already holds other data, instead of writing after it "
                 "(checks every box with the replica: one round trip per box)");

@@ -34,7 +34,7 @@ NOT_PRODUCIBLE_IN_WATCH = {
 
 EXIT_KINDS = {"0": "ok", "1": "other", "2": "usage", "3": "config", "4": "daemon_unreachable", "5": "timeout",
               "6": "box_not_found", "7": "tombstone", "8": "box_already_exists", "9": "copy_failed",
-              "10": "protocol", "130": "interrupted"}
+              "10": "protocol", "130": "interrupted", "141": "output_closed"}
 EXIT_CODES = list(EXIT_KINDS)
 
 

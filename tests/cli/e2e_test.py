@@ -198,11 +198,12 @@ def split_lines_1000(ctx):
     check(kp.ok("read", "--count", "10", "c.read") == blob, "--split 1000 round trip")
     leftovers = [n for n in os.listdir(ctx.dir) if ".tmp." in n]
     check(not leftovers, "temporary files left behind: %s" % leftovers)
-    # Progress goes to stderr only when it is a terminal.
+    # Progress goes to stderr only when it is a terminal (at once with KPTHIN_PROGRESS_DELAY=0;
+    # by default only after a second).
     import pty
     master, slave = pty.openpty()
     p = subprocess.Popen(kp.argv(["write", "--split", "lines", "c.write"]), cwd=ctx.dir, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=slave)
+                         stdout=subprocess.PIPE, stderr=slave, env=dict(os.environ, KPTHIN_PROGRESS_DELAY="0"))
     os.close(slave)
     out, _ = p.communicate(data, timeout=60)
     shown = b""
