@@ -43,8 +43,9 @@ void run_copy_command(Session& session, const SecretBytes& temp_write_cap) {
   if (code == ExitCode::kTimeout || code == ExitCode::kInterrupted || code == ExitCode::kDaemonUnreachable) {
     fail_status(status, "the copy command did not finish");
   }
+  info("the courier's copy failed: " + status.message() + " (detail of the failure below)");
   fail(ExitCode::kCopyFailed, "the courier's copy failed, nothing was written to the destination: " +
-                                  status.message() + "; check the destination position (a box already written?)");
+                                  user_reason(status) + "; check the destination position (a box already written?)");
 }
 
 }  // namespace kpthin::cli

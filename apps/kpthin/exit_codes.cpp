@@ -95,6 +95,7 @@ std::string_view hint_for(ExitCode code) {
 namespace {
 std::function<std::string()> g_failure_cause;
 std::optional<std::chrono::milliseconds> g_timeout;
+}  // namespace
 
 // What went wrong, in words a user of kpthin knows: the library's text names the protocol
 // request that failed ("start_resending_encrypted_message interrupted; ..."), which is detail.
@@ -110,8 +111,6 @@ std::string user_reason(const Status& status) {
   // which socket, which field.
   return status.message();
 }
-
-}  // namespace
 
 void set_failure_cause(std::function<std::string()> cause) { g_failure_cause = std::move(cause); }
 

@@ -55,6 +55,10 @@ std::string_view exit_kind(ExitCode code);
 // A hint for what to do next, for the codes where there is a useful one ("" otherwise).
 std::string_view hint_for(ExitCode code);
 
+// The failure in words a kpthin user knows (no protocol request names); the library's full text
+// is for -v.
+std::string user_reason(const Status& status);
+
 // Throws CliError for a failed status: "<doing>: <reason> (<cause>); <hint>". The reason is in
 // the user's words ("interrupted", "no answer within 2s", the daemon's or replica's reason); the
 // library's own text, which names protocol messages, is shown before it with -v.

@@ -1181,7 +1181,9 @@ def exit_codes(ctx):
     saved = file_bytes(os.path.join(d, "c.write"))
     # 9: the courier fails the copy.
     ctx.sim.control("fail start_resending_copy_command 26 1")
-    expect(kp.run("copy", "--to", "c.write", stdin=b"clash"), 9, "copy")
+    code, _, err = kp.run("copy", "--to", "c.write", stdin=b"clash")
+    expect((code, b"", err), 9, "copy")
+    check("start_resending" not in err, "the copy failure names no protocol request: %s" % err)
     check(file_bytes(os.path.join(d, "c.write")) == saved, "a failed copy leaves the destination position")
     # 10: the daemon refuses a request.
     ctx.sim.control("fail encrypt_write 3 1")
