@@ -4,7 +4,6 @@
     e2e_test.py --kpthin PATH --sim PATH SCENARIO
 
 Every wait is a bounded poll on a condition (harness.wait_for); no sleep stands in for one."""
-import argparse
 import base64
 import contextlib
 import fcntl
@@ -19,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Failure, Kpthin, Output, Sim, Workdir, check, expect, json_results, snapshot, unchanged,  # noqa: E402
+from harness import (run_scenarios, Failure, Kpthin, Output, Sim, Workdir, check, expect, json_results, snapshot, unchanged,  # noqa: E402
                      wait_for)
 
 SCENARIOS = {}
@@ -1264,31 +1263,15 @@ class Context:
         self.kp.config = self.sim.config
 
 
+def print_sim_log(ctx):
+    try:
+        print(open(os.path.join(ctx.sim_dir, "sim.log")).read()[-3000:])
+    except OSError:
+        pass
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kpthin", required=True)
-    ap.add_argument("--sim", required=True)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS) + ["all"])
-    args = ap.parse_args()
-    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    failed = 0
-    for name in names:
-        with Workdir() as workdir:
-            ctx = Context(args, workdir)
-            started = time.monotonic()
-            try:
-                SCENARIOS[name](ctx)
-                print("PASS %s (%.2fs)" % (name, time.monotonic() - started))
-            except (Failure, subprocess.TimeoutExpired) as e:
-                failed += 1
-                print("FAIL %s: %s" % (name, e))
-                try:
-                    print(open(os.path.join(ctx.sim_dir, "sim.log")).read()[-3000:])
-                except OSError:
-                    pass
-            finally:
-                ctx.sim.stop()
-    return 1 if failed else 0
+    return run_scenarios(SCENARIOS, Context, on_failure=print_sim_log)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ invocation:
     front_door_test.py --kpthin PATH --sim PATH SCENARIO
 
 Every wait is a bounded poll on a condition (harness.wait_for); no sleep stands in for one."""
-import argparse
 import json
 import os
 import re
@@ -17,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Kpthin, Sim, Workdir, check, expect, wait_for  # noqa: E402
+from harness import run_scenarios, Failure, Kpthin, Sim, Workdir, check, expect, wait_for  # noqa: E402
 
 SCENARIOS = {}
 
@@ -226,26 +225,8 @@ class Context:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kpthin", required=True)
-    ap.add_argument("--sim", required=True)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS) + ["all"])
-    args = ap.parse_args()
-    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    failed = 0
-    for name in names:
-        with Workdir() as workdir:
-            ctx = Context(args, workdir)
-            started = time.monotonic()
-            try:
-                SCENARIOS[name](ctx)
-                print("PASS %s (%.2fs)" % (name, time.monotonic() - started))
-            except (Failure, subprocess.TimeoutExpired, ValueError) as e:
-                failed += 1
-                print("FAIL %s: %s" % (name, e))
-            finally:
-                ctx.close()
-    return 1 if failed else 0
+    return run_scenarios(SCENARIOS, Context, close=lambda ctx: ctx.close(),
+                         failures=(Failure, subprocess.TimeoutExpired, ValueError))
 
 
 if __name__ == "__main__":

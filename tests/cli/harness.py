@@ -206,3 +206,32 @@ class Workdir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_scenarios(scenarios, make_context, close=lambda ctx: ctx.sim.stop(), on_failure=lambda ctx: None,
+                  failures=(Failure, subprocess.TimeoutExpired)):
+    """The command line of a scenario script: --kpthin, --sim and one scenario name (or all).
+    Runs each in a fresh Workdir with make_context(args, workdir); prints PASS/FAIL lines and
+    returns the exit status (1 if any failed). on_failure(ctx) may print what helps debugging."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kpthin", required=True)
+    ap.add_argument("--sim", required=True)
+    ap.add_argument("scenario", choices=sorted(scenarios) + ["all"])
+    args = ap.parse_args()
+    names = sorted(scenarios) if args.scenario == "all" else [args.scenario]
+    failed = 0
+    for name in names:
+        with Workdir() as workdir:
+            ctx = make_context(args, workdir)
+            started = time.monotonic()
+            try:
+                scenarios[name](ctx)
+                print("PASS %s (%.2fs)" % (name, time.monotonic() - started))
+            except failures as e:
+                failed += 1
+                print("FAIL %s: %s" % (name, e))
+                on_failure(ctx)
+            finally:
+                close(ctx)
+    return 1 if failed else 0

@@ -7,7 +7,6 @@ it is a SIGINT), and at the edges of pipelines, against kpclientd-sim. One scena
 The screen is rendered from the bytes the terminal received (carriage returns, erase-line,
 newlines), so a test sees what was left on the screen, not only what was sent. Every wait is a
 bounded poll on a condition."""
-import argparse
 import fcntl
 import json
 import os
@@ -17,7 +16,7 @@ import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Kpthin, Sim, Workdir, check, expect, snapshot, unchanged, wait_for  # noqa: E402
+from harness import run_scenarios, Failure, Kpthin, Sim, Workdir, check, expect, snapshot, unchanged, wait_for  # noqa: E402
 
 SCENARIOS = {}
 
@@ -404,26 +403,7 @@ class Context:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--kpthin", required=True)
-    ap.add_argument("--sim", required=True)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS) + ["all"])
-    args = ap.parse_args()
-    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    failed = 0
-    for name in names:
-        with Workdir() as workdir:
-            ctx = Context(args, workdir)
-            started = time.monotonic()
-            try:
-                SCENARIOS[name](ctx)
-                print("PASS %s (%.2fs)" % (name, time.monotonic() - started))
-            except (Failure, subprocess.TimeoutExpired) as e:
-                failed += 1
-                print("FAIL %s: %s" % (name, e))
-            finally:
-                ctx.sim.stop()
-    return 1 if failed else 0
+    return run_scenarios(SCENARIOS, Context)
 
 
 if __name__ == "__main__":
