@@ -12,6 +12,7 @@
 #include "channel_file.hpp"
 #include "copy_state.hpp"
 #include "copy_stream.hpp"
+#include "dead_tombstones.hpp"
 #include "exit_codes.hpp"
 #include "file_framing.hpp"
 #include "global_options.hpp"
@@ -20,6 +21,7 @@
 #include "latest_saver.hpp"
 #include "output.hpp"
 #include "session.hpp"
+#include "write_marker.hpp"
 
 namespace kpthin::cli {
 namespace {
@@ -116,10 +118,16 @@ void write_stream_saving_progress(Session& session, CopyState& state, const std:
 }
 
 // The courier writes a destination's boxes from its saved position on, and that position can be
-// stale (a crash after an earlier write). Reads the box there, and any occupied box after it, and
-// moves the position past them, so the copy never lands on boxes that hold other data. Without a
-// read capability (older channel files) the courier's own check is all there is.
+// stale (a crash after an earlier write). Completes the tombstones a dead `tombstone --next` may
+// still deliver there (a late tombstone would delete a copied box), then reads the box at the
+// position, and any occupied box after it, and moves the position past them, so the copy never
+// lands on boxes that hold other data. Without a read capability (older channel files) the
+// courier's own check is all there is. The boxes a dead `write` may still fill need nothing more:
+// the courier applies a copy only if every destination box is free, so a late box fails the copy
+// (exit 9) rather than losing part of it.
 void start_at_free_box(Session& session, ChannelFile& destination) {
+  UnfinishedMarker marker(destination.real_path());
+  complete_dead_tombstones(session, destination, marker);
   const std::optional<Bytes>& read_cap = destination.channel().read_capability;
   if (!read_cap) return;
   const std::string path = destination.path().string();
@@ -187,11 +195,17 @@ void run_resume(const CopyOptions& opt, const GlobalOptions& global) {
   for (const auto& d : state.destinations) {
     destinations.push_back(ChannelFile::open(d.channel, ChannelKind::kWrite, global.timeout.value_or(kWaitForever)));
     const Bytes& now = destinations.back().channel().index;
+    const bool dead_tombstones = UnfinishedMarker(destinations.back().real_path()).tombstones_through().has_value();
     if (now == d.next_index) {
       ++finished;
     } else if (now != d.start_index) {
       fail(ExitCode::kCopyFailed, d.channel + " moved since the copy began (someone wrote to it); the copy "
                                                "cannot be resumed safely; start it again without --resume");
+    } else if (dead_tombstones) {
+      // The copy would land where they may still arrive; a new copy tombstones them first.
+      fail(ExitCode::kCopyFailed, "a `kpthin tombstone --next` on " + d.channel + " did not finish, and its "
+                                  "tombstones may still arrive where the copy would go; the copy cannot be resumed "
+                                  "safely; start it again without --resume (it tombstones those boxes first)");
     }
   }
   if (finished == destinations.size()) {

@@ -13,12 +13,14 @@
 #include "box_pipeline.hpp"
 #include "channel_file.hpp"
 #include "copy_stream.hpp"
+#include "dead_tombstones.hpp"
 #include "exit_codes.hpp"
 #include "global_options.hpp"
 #include "interrupt.hpp"
 #include "output.hpp"
 #include "position_saver.hpp"
 #include "session.hpp"
+#include "write_marker.hpp"
 
 namespace kpthin::cli {
 namespace {
@@ -137,25 +139,6 @@ Bytes tombstone_atomically(Session& session, const SecretBytes& cap, const Bytes
   return envelopes->next_dest_indices[0];
 }
 
-// Tombstones `count` boxes from `start`, pipelined; `on_confirmed` sees the index after each
-// confirmed run of boxes. Returns how many were confirmed (all, or it throws).
-std::uint64_t tombstone_boxes(Session& session, const SecretBytes& cap, const Bytes& start, std::uint32_t count,
-                              const std::string& what, std::function<void(const Bytes&)> on_confirmed) {
-  Result<Pigeonhole::TombstoneRange> range = session.retrying(
-      [&] { return session.pigeonhole().tombstone_range(cap, view(start), count, session.local_timeout()); });
-  if (!range) fail_status(range.status(), "preparing the tombstones");
-  BoxWriter writer(session, cap, start, ResendOptions{});
-  writer.what = what;
-  if (on_confirmed) writer.on_confirmed = [&](const Bytes& index, std::uint64_t) { on_confirmed(index); };
-  auto& envelopes = range->envelopes;
-  for (std::size_t i = 0; i < envelopes.size(); ++i) {
-    Bytes next = i + 1 < envelopes.size() ? envelopes[i + 1].first : range->next_index;
-    writer.write_encrypted(std::move(envelopes[i].second), std::move(next));
-  }
-  writer.finish();
-  return writer.confirmed_count();
-}
-
 // The replicas are the truth: a position left behind the channel (a crash, a lost reply) must
 // neither let --next delete a message written there nor hide written boxes from --last/--all.
 // Reads the boxes from the saved position until one is empty (or, for --next, `max_tombstones`
@@ -186,25 +169,42 @@ std::uint64_t catch_up_with_replicas(Session& session, ChannelFile& channel, std
 void run_next(const TombstoneOptions& opt, const GlobalOptions& global, ChannelFile& channel, Session& session) {
   const std::string path = channel.path().string();
   const std::uint32_t wanted = static_cast<std::uint32_t>(*opt.next);
+  UnfinishedMarker marker(channel.real_path());
   // A tombstone replaces whatever a box holds, so the write itself cannot carry the replica's
   // verdict: the boxes are read first.
   std::uint64_t already = catch_up_with_replicas(session, channel, wanted);
   std::uint32_t count = wanted - static_cast<std::uint32_t>(already);
   Bytes start = channel.channel().index;
-  BoxRange range{global.json ? box_number(session, channel.channel(), view(start), path) - already : 0, wanted};
+  const std::uint64_t start_box = box_number(session, channel.channel(), view(start), path);
+  // An earlier run that died may still deliver tombstones further on: this run covers them too,
+  // so the position it saves is past every box one of them may reach.
+  const std::uint64_t dead = dead_tombstones_from(marker, start_box);
+  if (dead > count) {
+    note("an earlier `kpthin tombstone --next` on " + path + " did not finish, and its tombstones may still " +
+         "arrive up to box " + std::to_string(*marker.tombstones_through()) + "; tombstoning up to there");
+    count = static_cast<std::uint32_t>(dead);
+  }
+  BoxRange range{global.json ? start_box - already : 0, already + count};
   if (count == 0) {
+    marker.tombstones_done();
     report(global, channel, range, opt.atomic);
     return;
   }
+  // Until every tombstone is confirmed, a kill leaves them on their way: the marker tells the next
+  // run which boxes they may still reach (write_marker.hpp).
+  auto record = [&] { marker.set_tombstones(start_box + count - 1); };
   if (opt.atomic) {
+    record();
     channel.save_index(view(tombstone_atomically(session, channel.channel().capability, start, count)));
+    marker.tombstones_done();
     report(global, channel, range, true);
     return;
   }
   PositionSaver saver(channel);
   std::uint64_t done = tombstone_boxes(session, channel.channel().capability, start, count, "tombstoning " + path,
-                                       [&](const Bytes& index) { saver.set(view(index)); });
+                                       record, [&](const Bytes& index) { saver.set(view(index)); });
   saver.flush();
+  marker.tombstones_done();
   range.count = already + done;
   report(global, channel, range, false);
 }
@@ -232,7 +232,7 @@ void run_written(const TombstoneOptions& opt, const GlobalOptions& global, Chann
     tombstone_atomically(session, channel.channel().capability, start, count);
   } else {
     tombstone_boxes(session, channel.channel().capability, start, count,
-                    "tombstoning " + describe_boxes(range.first, range.count) + " of " + path, nullptr);
+                    "tombstoning " + describe_boxes(range.first, range.count) + " of " + path, nullptr, nullptr);
   }
   report(global, channel, range, opt.atomic);
 }

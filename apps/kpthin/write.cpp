@@ -10,6 +10,7 @@
 #include "box_numbers.hpp"
 #include "box_pipeline.hpp"
 #include "channel_file.hpp"
+#include "dead_tombstones.hpp"
 #include "exit_codes.hpp"
 #include "global_options.hpp"
 #include "input_splitter.hpp"
@@ -73,6 +74,8 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
                                " bytes; use a size of at most " + std::to_string(limit));
   }
 
+  UnfinishedMarker marker(channel.real_path());
+  complete_dead_tombstones(session, channel, marker);
   Bytes start_index = channel.channel().index;
   const std::string path = channel.path().string();
   PositionSaver saver(channel, "the message was sent, so the box after the position saved in " + path +
@@ -103,7 +106,6 @@ void run_write(const WriteOptions& opt, const GlobalOptions& global) {
     }
   };
 
-  UnfinishedMarker marker(channel.real_path());
   if (marker.found()) {
     // A dead run's requests land at most one window past its confirmed position, and its
     // confirmations (the courier's) may run ahead of the replicas by as much again.

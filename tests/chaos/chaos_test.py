@@ -463,6 +463,103 @@ def stale_inflight(ctx):
     ctx.check_channel(ch, reported, old + new, late=old[len(old) - held:])
 
 
+def kill_with_requests_held(ctx, name, requests, *args, stdin=subprocess.DEVNULL):
+    """Spawns kpthin ARGS through the proxy with every write/read request from its second on held
+    (name `name`), waits until it has sent `requests` of them in all (or exited), and kills it
+    with SIGKILL. Returns its --json output."""
+    before = ctx.proxy.snapshot().count(UP, SREM)
+    ctx.proxy.hold_key(SREM, nth=2, name=name)
+    proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, *args, stdin=stdin)
+    out = Output(proc)
+    ctx.proxy.wait_for(lambda s: s.count(UP, SREM) - before >= requests or proc.poll() is not None,
+                       "%s to send %d requests" % (name, requests))
+    return proc, out
+
+
+def land_held(ctx, name, requests):
+    """Releases the requests held under `name` and waits until the simulator has received them
+    all and has nothing left to do (each one landed, or was refused)."""
+    before = int(ctx.sim.stats().get("req." + SREM, 0))
+    ctx.proxy.release(UP, name=name)
+    wait_for(lambda: int(ctx.sim.stats().get("req." + SREM, 0)) >= before + requests and
+             int(ctx.sim.stats()["pending"]) == 0, "the %d held request(s) of %s to land" % (requests, name))
+
+
+def reap(proc, out):
+    proc.kill()
+    proc.wait()
+    out.poll()
+    proc.stderr.close()
+
+
+@scenario
+def stale_tombstones(ctx):
+    """kill -9 of `tombstone --next 3` while its tombstones are still on their way (the proxy holds
+    them, as kpclientd's queue may for seconds); then a `write --split lines` (channel a) and a
+    `copy` (channel b) at the same remembered position; only then do the old tombstones land. A
+    tombstone replaces whatever a box holds, so none may land in a box the later run reports.
+    Last (channel c), the other way round: kill -9 of `write --split lines` with its requests
+    held, `tombstone --next 2`, the old writes landing after the tombstone run's first check,
+    then a write: nothing reported is lost."""
+    for name, later in (("a", "write"), ("b", "copy")):
+        ch = ctx.channel(name)
+        expect_ok(ctx.kp.run("write", ch.write, "first"), "the first write")
+        proc, out = kill_with_requests_held(ctx, "tombstone " + name, 4, "tombstone", "--next", "3", ch.write)
+        reap(proc, out)
+        check(not os.path.exists(ch.write + ".unfinished") or
+              b"tombstone" in open(ch.write + ".unfinished", "rb").read(),
+              "the killed tombstone run left a marker that does not say so")
+        if later == "write":
+            new = [b"new line %d\n" % i for i in range(6)]
+            code, out, err = run_json(ctx.kp, "--timeout", TIMEOUT, "write", "--split", "lines", ch.write,
+                                      stdin=b"".join(new))
+            check(code == 0, "the write after the killed tombstone run exited %d: %s" % (code, err.strip()))
+            reported = [b"first"] + new[:confirmed(out)]
+        else:
+            payload = bytes(ctx.rng.getrandbits(8) for _ in range(2 * BOX_PAYLOAD + 10))
+            new = [payload[i:i + BOX_PAYLOAD] for i in range(0, len(payload), BOX_PAYLOAD)]
+            expect_ok(ctx.kp.run("--timeout", TIMEOUT, "copy", "--to", ch.write, stdin=payload),
+                      "the copy after the killed tombstone run")
+            reported = [b"first"] + new
+        land_held(ctx, "tombstone " + name, 3)
+        print("  %s after a killed tombstone --next 3:" % later)
+        ctx.check_channel(ch, reported, reported)
+        tombstones = sum(b.tombstone for b in read_channel(ctx.direct, ch.pristine, ctx.dir))
+        check(tombstones == 3, "the channel holds %d tombstones; the killed run's 3 belong before the %s"
+              % (tombstones, later))
+
+    ch = ctx.channel("c")
+    old = [b"old line %d\n" % i for i in range(6)]
+    saved = open(ch.write, "rb").read()
+    path = os.path.join(ctx.dir, "input")
+    with open(path, "wb") as f:
+        f.write(b"".join(old))
+    proc, out = kill_with_requests_held(ctx, "old write", len(old), "write", "--split", "lines", ch.write,
+                                        stdin=open(path, "rb"))
+    wait_for(lambda: open(ch.write, "rb").read() != saved or proc.poll() is not None,
+             "the old run to save its first box")
+    ctx.proxy.wait_for(lambda s: s.holds >= 1, "the old run's requests to be held")
+    reap(proc, out)
+    reported = old[:confirmed(out.data)]
+    # The tombstone run's first request (its check of the box at the saved position) goes through.
+    ctx.proxy.hold_key(SREM, nth=2, name="tombstone c")
+    holds = ctx.proxy.snapshot().holds
+    proc = ctx.kp.spawn("--json", "--timeout", TIMEOUT, "tombstone", "--next", "2", ch.write)
+    tout = Output(proc)
+    ctx.proxy.wait_for(lambda s: s.holds > holds or proc.poll() is not None, "the tombstone run's second request")
+    land_held(ctx, "old write", len(old) - 1)
+    ctx.proxy.release(UP, name="tombstone c")
+    code = proc.wait(60)
+    tout.poll()
+    err = proc.stderr.read().decode(errors="replace").strip()
+    proc.stderr.close()
+    check(code == 0, "the tombstone after the killed write exited %d: %s" % (code, err))
+    expect_ok(ctx.kp.run("--timeout", TIMEOUT, "write", ch.write, "after"), "the write after the tombstone")
+    reported.append(b"after")
+    print("  tombstone --next 2 after a killed write --split:")
+    ctx.check_channel(ch, reported, old + [b"after"], late=old[len(reported) - 1:])
+
+
 @scenario
 def kill_read_count(ctx):
     """kill -9 of `read --count` at seeded points, then again from the saved position: every box
