@@ -1,7 +1,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <iostream>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include "duration.hpp"
@@ -57,49 +58,111 @@ int failed(ExitCode code, std::string_view message, bool json) {
   return static_cast<int>(code);
 }
 
-}  // namespace
+// The subcommands, in the order help lists them. help and completion read the whole tree.
+struct SubcommandEntry {
+  std::string_view name;
+  Command (*add)(CLI::App& app, const GlobalOptions& global);
+  bool needs_whole_tree;
+};
+constexpr SubcommandEntry kSubcommands[] = {
+    {"keypair", add_keypair_command, false},
+    {"write", add_write_command, false},
+    {"read", add_read_command, false},
+    {"tombstone", add_tombstone_command, false},
+    {"copy", add_copy_command, false},
+    {"send", add_send_command, false},
+    {"watch", add_watch_command, false},
+    {"services", add_services_command, false},
+    {"help", [](CLI::App& app, const GlobalOptions&) { return add_help_command(app); }, true},
+    {"completion", add_completion_command, true},
+};
 
-int run_kpthin(int argc, char** argv) {
+// kpthin's command line as CLI11 sees it: the global options and the subcommands defined. Not
+// movable (the subcommands keep pointers to `global`), hence built on the heap.
+struct CommandLine {
   GlobalOptions global;
+  std::string timeout_text;
   CLI::App app{"kpthin: a thin client for the Katzenpost mixnet daemon kpclientd: Pigeonhole channels\n"
                "(keypair, write, read, tombstone, copy), service messages (send), events (watch).",
                "kpthin"};
+  std::vector<Command> commands;
+};
+
+// Defines the global options and the subcommand `only`, or every subcommand when `only` is empty.
+std::unique_ptr<CommandLine> define_command_line(std::string_view only) {
+  auto line = std::make_unique<CommandLine>();
+  CLI::App& app = line->app;
   app.formatter(make_help_formatter());
   app.set_version_flag("-V,--version", std::string("kpthin ") + KPTHIN_VERSION);
   app.require_subcommand(1);
   app.footer(kMainFooter);
-  app.add_option("-c,--config", global.config,
+  app.add_option("-c,--config", line->global.config,
                  "thinclient.toml to use (default: $KPTHIN_CONFIG, ./thinclient.toml, "
                  "$XDG_CONFIG_HOME/kpthin/thinclient.toml)")
       ->type_name("FILE");
-  std::string timeout_text;
-  app.add_option("--timeout", timeout_text, "bound every wait, e.g. 500ms, 30s, 2m, 1h; a bare number is seconds (default: wait forever)")
+  app.add_option("--timeout", line->timeout_text, "bound every wait, e.g. 500ms, 30s, 2m, 1h; a bare number is seconds (default: wait forever)")
       ->type_name("DURATION");
-  app.add_flag("--json", global.json, "print one JSON object per result (binary as base64)");
-  app.add_flag("-v,--verbose", global.verbose, "more messages on stderr (repeat for debug)");
-  app.add_flag("-q,--quiet", global.quiet, "no messages on stderr except errors");
+  app.add_flag("--json", line->global.json, "print one JSON object per result (binary as base64)");
+  app.add_flag("-v,--verbose", line->global.verbose, "more messages on stderr (repeat for debug)");
+  app.add_flag("-q,--quiet", line->global.quiet, "no messages on stderr except errors");
+  for (const SubcommandEntry& entry : kSubcommands) {
+    if (!only.empty() && entry.name != only) continue;
+    line->commands.push_back(entry.add(app, line->global));
+    line->commands.back().app->fallthrough();
+  }
+  return line;
+}
 
-  std::vector<Command> commands = {
-      add_keypair_command(app, global),   add_write_command(app, global),
-      add_read_command(app, global),      add_tombstone_command(app, global),
-      add_copy_command(app, global),      add_send_command(app, global),
-      add_watch_command(app, global),     add_services_command(app, global),
-      add_help_command(app),
-      add_completion_command(app, global),
-  };
-  for (Command& command : commands) command.app->fallthrough();
+// The subcommand a command line can be parsed with alone, or "" when it needs the whole tree.
+// Defining all subcommands with all their options is most of a short process's start-up cost, and
+// a run uses one. Alone gives the same parse as the whole tree when exactly one argument is a
+// subcommand's name (the other names cannot be recognised where none is written) and that
+// subcommand does not read its siblings (help, completion).
+std::string_view sole_subcommand(int argc, char** argv) {
+  const SubcommandEntry* found = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    for (const SubcommandEntry& entry : kSubcommands) {
+      if (entry.name != argv[i]) continue;
+      if (found != nullptr || entry.needs_whole_tree) return {};
+      found = &entry;
+    }
+  }
+  return found == nullptr ? std::string_view() : found->name;
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    return failed(ExitCode::kUsage, explain_usage_error(app, args, e), json_requested(args));
+}  // namespace
+
+int run_kpthin(int argc, char** argv) {
+  std::unique_ptr<CommandLine> line = define_command_line(sole_subcommand(argc, argv));
+  bool parsed = false;
+  if (line->commands.size() == 1) {
+    try {
+      line->app.parse(argc, argv);
+      parsed = true;
+    } catch (const CLI::ParseError&) {
+      // Help, a mistake: what kpthin says then names or lists the other subcommands, so it comes
+      // from the whole tree, parsing afresh.
+      line = define_command_line({});
+    }
+  }
+  CLI::App& app = line->app;
+  GlobalOptions& global = line->global;
+  const std::string& timeout_text = line->timeout_text;
+  std::vector<Command>& commands = line->commands;
+
+  if (!parsed) {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      std::vector<std::string> args(argv + 1, argv + argc);
+      return failed(ExitCode::kUsage, explain_usage_error(app, args, e), json_requested(args));
+    }
   }
 
   try {
