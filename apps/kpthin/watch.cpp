@@ -86,9 +86,10 @@ Printed describe(const Event& event) {
                    (e.error.empty() ? "" : ": " + e.error);
         } else if constexpr (std::is_same_v<T, DaemonReconnectedEvent>) {
           p.json = {{"event", "reconnected"}, {"instance_changed", e.instance_changed}, {"resumed", e.resumed},
-                    {"replayed", e.replayed}};
+                    {"replayed", e.replayed}, {"reissued", e.reissued}};
           p.text = std::string("reconnected") + (e.instance_changed ? " to a restarted daemon" : "") +
-                   " resumed=" + (e.resumed ? "true" : "false") + " replayed=" + std::to_string(e.replayed);
+                   " resumed=" + (e.resumed ? "true" : "false") + " replayed=" + std::to_string(e.replayed) +
+                   " reissued=" + std::to_string(e.reissued);
         }
       },
       event);

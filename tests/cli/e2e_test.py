@@ -1197,8 +1197,22 @@ def watch(ctx):
     p.wait(20)
     check(p.returncode == 130, "watch ends with 130 on Ctrl-C, got %d" % p.returncode)
     # Every line is an event (fails on any other line), then the error object of the Ctrl-C.
-    kinds = [o["event"] for o in json_results(events.poll())]
+    objects = json_results(events.poll())
+    kinds = [o["event"] for o in objects]
     check(kinds[0] == "connection_status" and "disconnected" in kinds and "reconnected" in kinds, kinds)
+    back = [o for o in objects if o["event"] == "reconnected"][0]
+    check(back["resumed"] is False and back["replayed"] == 0 and back.get("reissued") == 0,
+          "a reconnect says what the library re-sent: %r" % back)
+    # A dropped connection to a daemon that keeps the session: resumed, and the counts in text.
+    p = kp.spawn("watch")
+    events = Output(p)
+    wait_for(lambda: b"connection connected" in events.poll(), "the initial status line")
+    ctx.sim.control("drop")
+    wait_for(lambda: b"reconnected resumed=true" in events.poll(), "a resumed reconnect")
+    p.send_signal(signal.SIGINT)
+    p.wait(20)
+    line = [l for l in events.poll().splitlines() if l.startswith(b"reconnected")][0]
+    check(line == b"reconnected resumed=true replayed=0 reissued=0", "the reconnect line: %r" % line)
     ctx.sim.control("offline")
     expect(kp.run("--timeout", "300ms", "watch", "--until", "connected"), 5, "mixnet connection")
 
