@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "kpthin/bytes.hpp"
+#include "kpthin/utf8.hpp"
 
 namespace kpthin::cli {
 namespace {
@@ -16,50 +17,6 @@ struct Defect {
   Outcome outcome;
   std::string what;
 };
-
-// Length of the valid UTF-8 sequence at text[i], or 0 (overlong forms, surrogates and code
-// points past U+10FFFF are invalid, as in toml++).
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char c = byte(i);
-  std::size_t n;
-  std::uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2, cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3, cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < n) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Reader {
  public:
@@ -126,7 +83,7 @@ class Reader {
   // The bytes of the character at pos_ (1 for ASCII); invalid UTF-8 is a defect there, where
   // toml++ finds it too (it decodes as it goes, so a defect earlier in the text comes first).
   std::size_t character_length() {
-    std::size_t n = utf8_length(text_, pos_);
+    std::size_t n = utf8::sequence_length(text_, pos_);
     if (n == 0) syntax("invalid UTF-8");
     return n;
   }
@@ -215,33 +172,7 @@ class Reader {
 
   // At a backslash inside a basic string.
   void escape(std::string& out) {
-    char e = peek(1);
-    pos_ += 2;
-    switch (e) {
-      case 'b': out += '\b'; return;
-      case 't': out += '\t'; return;
-      case 'n': out += '\n'; return;
-      case 'f': out += '\f'; return;
-      case 'r': out += '\r'; return;
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case 'u':
-      case 'U': {
-        std::size_t digits = e == 'u' ? 4 : 8;
-        std::uint32_t cp = 0;
-        for (std::size_t k = 0; k < digits; ++k, ++pos_) {
-          char h = peek();
-          int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-          if (v < 0 || eof()) syntax("a \\u escape needs hex digits");
-          if (cp > 0x10FFFF) syntax("a \\U escape beyond U+10FFFF");
-          cp = cp * 16 + static_cast<std::uint32_t>(v);
-        }
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) syntax("an escape that is no Unicode scalar value");
-        append_utf8(out, cp);
-        return;
-      }
-      default: syntax("an unknown escape sequence in a string");
-    }
+    if (const char* wrong = utf8::decode_toml_escape(text_, pos_, out)) syntax(wrong);
   }
 
   // After the opening triple quote of a multi-line string; `quote` is '"' or '\''.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kpthin/errors.hpp"
+#include "kpthin/utf8.hpp"
 
 namespace kpthin::cbor {
 
@@ -29,29 +30,9 @@ bool valid_utf8(const std::uint8_t* p, std::size_t n) {
       ++i;
       continue;
     }
-    std::size_t extra;
-    std::uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      extra = 1;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      extra = 2;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i <= extra) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const std::uint8_t cc = p[i + k];
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (cc & 0x3f);
-    }
-    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff))) return false;
-    if (cp >= 0xd800 && cp <= 0xdfff) return false;
-    i += extra + 1;
+    const std::size_t length = utf8::sequence_length(p + i, n - i);
+    if (length == 0) return false;
+    i += length;
   }
   return true;
 }

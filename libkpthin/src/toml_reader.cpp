@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "kpthin/utf8.hpp"
+
 namespace kpthin::detail {
 
 TomlNode* TomlNode::find(std::string_view key) const {
@@ -38,43 +40,6 @@ struct Defect {
 };
 
 [[noreturn]] void defect(std::string what) { throw Defect{std::move(what)}; }
-
-// Length of the valid UTF-8 sequence at text[i], or 0 (overlong forms, surrogates and code
-// points past U+10FFFF are invalid).
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  std::size_t n;
-  std::uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2, cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3, cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < n) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-    return;
-  }
-  const int extra = cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;
-  static constexpr unsigned char kLead[] = {0, 0xC0, 0xE0, 0xF0};
-  out += static_cast<char>(kLead[extra] | (cp >> (6 * extra)));
-  for (int k = extra - 1; k >= 0; --k) out += static_cast<char>(0x80 | ((cp >> (6 * k)) & 0x3F));
-}
 
 bool is_digit(char c, int base) {
   if (base == 16) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -234,7 +199,7 @@ class Reader {
   }
 
   std::size_t character_length() {
-    const std::size_t n = utf8_length(text_, pos_);
+    const std::size_t n = utf8::sequence_length(text_, pos_);
     if (n == 0) defect("invalid UTF-8");
     return n;
   }
@@ -479,32 +444,7 @@ class Reader {
 
   // At a backslash inside a basic string.
   void escape(std::string& out) {
-    const char e = peek(1);
-    pos_ += 2;
-    switch (e) {
-      case 'b': out += '\b'; return;
-      case 't': out += '\t'; return;
-      case 'n': out += '\n'; return;
-      case 'f': out += '\f'; return;
-      case 'r': out += '\r'; return;
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case 'u':
-      case 'U': {
-        const std::size_t count = e == 'u' ? 4 : 8;
-        std::uint32_t cp = 0;
-        for (std::size_t k = 0; k < count; ++k, ++pos_) {
-          const char h = peek();
-          if (eof() || !is_digit(h, 16)) defect("a \\u escape needs hex digits");
-          if (cp > 0x10FFFF) defect("a \\U escape beyond U+10FFFF");
-          cp = cp * 16 + static_cast<std::uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-        }
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) defect("an escape that is no Unicode scalar value");
-        append_utf8(out, cp);
-        return;
-      }
-      default: defect("an unknown escape sequence in a string");
-    }
+    if (const char* wrong = utf8::decode_toml_escape(text_, pos_, out)) defect(wrong);
   }
 
   // After the opening triple quote of a multi-line string; `quote` is '"' or '\''.
