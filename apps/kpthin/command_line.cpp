@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "command_line.hpp"
 #include "duration.hpp"
 #include "exit_codes.hpp"
 #include "global_options.hpp"

@@ -3,22 +3,13 @@
 // its options and runs it).
 #pragma once
 
-#include <chrono>
 #include <functional>
-#include <optional>
-#include <string>
 
 #include <CLI/CLI.hpp>
 
-namespace kpthin::cli {
+#include "global_options_fwd.hpp"
 
-struct GlobalOptions {
-  std::string config;                              // -c/--config; empty = fallback chain
-  std::optional<std::chrono::milliseconds> timeout;  // --timeout; unset = wait as long as it takes
-  bool json = false;                               // --json
-  int verbose = 0;                                 // -v count
-  bool quiet = false;                              // -q
-};
+namespace kpthin::cli {
 
 // A declared subcommand and what runs it. Commands run after the whole command line is parsed
 // (so global options given after the subcommand name are already in GlobalOptions); they report
@@ -38,8 +29,5 @@ Command add_watch_command(CLI::App& app, const GlobalOptions& global);
 Command add_services_command(CLI::App& app, const GlobalOptions& global);
 // Generated from `app`'s definition at run time, so add it last.
 Command add_completion_command(CLI::App& app, const GlobalOptions& global);
-
-// Runs kpthin with argv; returns the exit code. main() is just this.
-int run_kpthin(int argc, char** argv);
 
 }  // namespace kpthin::cli

@@ -8,7 +8,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "global_options.hpp"
+#include "global_options_fwd.hpp"
 #include "kpthin/client.hpp"
 #include "kpthin/pigeonhole.hpp"
 
