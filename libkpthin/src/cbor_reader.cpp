@@ -12,9 +12,30 @@ namespace kpthin::cbor {
 
 namespace {
 
+// Whether all n bytes are ASCII.
+bool ascii(const std::uint8_t* p, std::size_t n) {
+  constexpr std::uint64_t kHigh = 0x8080808080808080u;
+  std::uint64_t word;
+  if (n >= 8) {
+    // Whole words, the last one overlapping the one before it.
+    std::uint64_t any = 0;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&word, p + i, sizeof word);
+      any |= word;
+    }
+    std::memcpy(&word, p + n - 8, sizeof word);
+    return ((any | word) & kHigh) == 0;
+  }
+  std::uint8_t any = 0;
+  for (std::size_t i = 0; i < n; ++i) any |= p[i];
+  return any < 0x80;
+}
+
 // Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as Go's decoder
 // demands for text strings.
 bool valid_utf8(const std::uint8_t* p, std::size_t n) {
+  // Keys and most text are ASCII: settled a word at a time.
+  if (ascii(p, n)) return true;
   std::size_t i = 0;
   while (i < n) {
     // Keys and most text are ASCII: eight bytes at a time while no high bit is set.
@@ -54,161 +75,6 @@ double half_to_double(std::uint16_t half) {
 
 using detail::big_endian;
 
-// Checks the head at `p` before anything is read from it: reserved values, tags and unassigned
-// simple values are refused, and declared lengths are compared with the bytes actually left (so
-// containers cannot claim more elements than bytes remain).
-Status check_head(const std::uint8_t* p, std::size_t available, std::size_t offset) {
-  const std::uint8_t initial = p[0];
-  const unsigned major = initial >> 5;
-  const unsigned info = initial & 0x1f;
-  if (info >= 28 && info <= 30) return malformed(offset, "reserved additional information value");
-  if (info == 31) {
-    if (major == 0 || major == 1 || major == 6) return malformed(offset, "indefinite length on an integer or tag");
-    return {};
-  }
-  std::size_t argument_size = info < 24 ? 0 : std::size_t{1} << (info - 24);
-  if (available < 1 + argument_size) {
-    return malformed(offset, "truncated: head needs " + std::to_string(1 + argument_size) + " bytes, " +
-                                 std::to_string(available) + " left");
-  }
-  const std::uint64_t argument = info < 24 ? info : big_endian(p + 1, argument_size);
-  const std::uint64_t rest = available - 1 - argument_size;
-  switch (major) {
-    case 2:
-    case 3:
-      if (argument > rest) {
-        return malformed(offset, "declared length " + std::to_string(argument) + " exceeds the " +
-                                     std::to_string(rest) + " bytes left");
-      }
-      break;
-    case 4:
-      if (argument > rest) {
-        return malformed(offset, "array declares " + std::to_string(argument) + " elements but only " +
-                                     std::to_string(rest) + " bytes are left");
-      }
-      break;
-    case 5:
-      if (argument > rest / 2) {
-        return malformed(offset, "map declares " + std::to_string(argument) + " pairs but only " +
-                                     std::to_string(rest) + " bytes are left");
-      }
-      break;
-    case 6:
-      return malformed(offset, "CBOR tags are not used by this protocol");
-    case 7:
-      if (info == 24) return malformed(offset, "unassigned simple value");
-      if (info < 20) return malformed(offset, "unassigned simple value");
-      break;
-    default:
-      break;
-  }
-  return {};
-}
-
-// The nesting rules, applied item by item in input order: limits, indefinite-length strings made
-// of definite chunks of their own type, breaks only where an indefinite item is open, maps with a
-// value for every key. The first problem is kept.
-class Checker {
- public:
-  explicit Checker(const DecodeLimits& limits) : limits_(limits) { stack_.reserve(8); }
-
-  bool done() const { return root_set_ && stack_.empty(); }
-  const std::string& error() const { return error_; }
-
-  void string_chunk(Kind kind, const std::uint8_t* data, std::size_t length) {
-    if (kind == Kind::kText && !valid_utf8(data, length)) return fail("text string is not valid UTF-8");
-    if (!stack_.empty() && stack_.back().is_string) {
-      if (stack_.back().kind != kind) return fail("indefinite-length string has a chunk of another type");
-      return;  // one more chunk of the open string: not an item of its own
-    }
-    add(kind, 0, false);
-  }
-
-  void string_start(Kind kind) {
-    if (!stack_.empty() && stack_.back().is_string) return fail("nested indefinite-length string");
-    add(kind, 0, true, /*is_string=*/true);
-  }
-
-  void container(Kind kind, std::uint64_t size, bool indefinite) {
-    if (!indefinite && size > limits_.max_container_items) {
-      return fail(std::string(kind_name(kind)) + " of " + std::to_string(size) + " elements exceeds the limit of " +
-                  std::to_string(limits_.max_container_items));
-    }
-    add(kind, kind == Kind::kMap ? size * 2 : size, indefinite);
-  }
-
-  void scalar(Kind kind) { add(kind, 0, false); }
-
-  void indefinite_break() {
-    if (stack_.empty() || !stack_.back().indefinite) return fail("break outside an indefinite-length item");
-    const Frame& top = stack_.back();
-    if (top.kind == Kind::kMap && top.count % 2 != 0) {
-      return fail("indefinite-length map ends after a key without a value");
-    }
-    pop();
-    close_finished();
-  }
-
- private:
-  struct Frame {
-    Kind kind;
-    std::uint64_t remaining;  // definite containers: items still expected
-    std::uint64_t count;      // items so far (indefinite containers)
-    bool indefinite;
-    bool is_string;
-  };
-
-  void fail(std::string message) {
-    if (error_.empty()) error_ = std::move(message);
-  }
-
-  void add(Kind kind, std::uint64_t slots, bool indefinite, bool is_string = false) {
-    if (++total_items_ > limits_.max_total_items) {
-      return fail("more than " + std::to_string(limits_.max_total_items) + " data items");
-    }
-    const bool is_container = kind == Kind::kArray || kind == Kind::kMap;
-    const bool opens = is_string || indefinite || (is_container && slots > 0);
-    if (is_container && depth_ + 1 > limits_.max_depth) {
-      return fail("nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
-    }
-    if (stack_.empty()) {
-      if (root_set_) return fail("more than one data item");
-      root_set_ = true;
-    } else {
-      Frame& top = stack_.back();
-      if (top.is_string) return fail("indefinite-length string has a non-string chunk");
-      const std::uint64_t per_container = limits_.max_container_items * (top.kind == Kind::kMap ? 2 : 1);
-      if (top.indefinite && top.count >= per_container) {
-        return fail("indefinite-length container exceeds the limit of " +
-                    std::to_string(limits_.max_container_items) + " elements");
-      }
-      ++top.count;
-      if (!top.indefinite) --top.remaining;
-    }
-    if (opens) {
-      stack_.push_back(Frame{kind, slots, 0, indefinite, is_string});
-      if (!is_string) ++depth_;
-      return;
-    }
-    close_finished();
-  }
-
-  void close_finished() {
-    while (!stack_.empty() && !stack_.back().indefinite && stack_.back().remaining == 0) pop();
-  }
-  void pop() {
-    if (!stack_.back().is_string) --depth_;
-    stack_.pop_back();
-  }
-
-  const DecodeLimits& limits_;
-  std::vector<Frame> stack_;
-  std::size_t depth_ = 0;  // open arrays and maps
-  bool root_set_ = false;
-  std::size_t total_items_ = 0;
-  std::string error_;
-};
-
 Kind simple_kind(unsigned info) {
   switch (info) {
     case 20:
@@ -219,49 +85,195 @@ Kind simple_kind(unsigned info) {
   }
 }
 
+// An open container or indefinite-length string while validating.
+enum class Mode : std::uint8_t { kDefinite, kIndefinite, kString };
+struct Open {
+  std::uint64_t n;  // kDefinite: items still expected; otherwise items so far
+  Mode mode;
+  Kind kind;
+};
+
+// Open items on the stack when the depth limit allows it (the common case: no allocation).
+constexpr std::size_t kInlineOpen = 40;
+
+// The messages for the nesting limits (cold).
+[[gnu::noinline]] Status too_many_items(std::size_t offset, std::size_t limit) {
+  return malformed(offset, "more than " + std::to_string(limit) + " data items");
+}
+[[gnu::noinline]] Status too_deep(std::size_t offset, std::size_t limit) {
+  return malformed(offset, "nesting deeper than " + std::to_string(limit) + " levels");
+}
+[[gnu::noinline]] Status too_long(std::size_t offset, std::uint64_t limit) {
+  return malformed(offset, "indefinite-length container exceeds the limit of " + std::to_string(limit) + " elements");
+}
+[[gnu::noinline]] Status too_large(std::size_t offset, Kind kind, std::uint64_t size, std::uint64_t limit) {
+  return malformed(offset, std::string(kind_name(kind)) + " of " + std::to_string(size) +
+                               " elements exceeds the limit of " + std::to_string(limit));
+}
+[[gnu::noinline]] Status truncated_head(std::size_t offset, std::size_t needed, std::size_t available) {
+  return malformed(offset, "truncated: head needs " + std::to_string(needed) + " bytes, " +
+                               std::to_string(available) + " left");
+}
+[[gnu::noinline]] Status beyond_input(std::size_t offset, unsigned major, std::uint64_t argument, std::uint64_t rest) {
+  if (major == 4) {
+    return malformed(offset, "array declares " + std::to_string(argument) + " elements but only " +
+                                 std::to_string(rest) + " bytes are left");
+  }
+  if (major == 5) {
+    return malformed(offset, "map declares " + std::to_string(argument) + " pairs but only " +
+                                 std::to_string(rest) + " bytes are left");
+  }
+  return malformed(offset, "declared length " + std::to_string(argument) + " exceeds the " + std::to_string(rest) +
+                               " bytes left");
+}
+
 }  // namespace
 
+// One pass over the input, item by item: the head is checked before anything is read from it
+// (reserved values, tags and unassigned simple values refused; declared lengths compared with the
+// bytes actually left, so containers cannot claim more elements than bytes remain), then the
+// nesting rules (limits, indefinite-length strings made of definite chunks of their own type,
+// breaks only where an indefinite item is open, maps with a value for every key). The first
+// problem is reported. One loop over a fixed stack, the innermost open item kept at hand: every
+// reply goes through here.
 Status validate(ByteView input, const DecodeLimits& limits) {
   if (input.empty()) return malformed(0, "empty input");
-  Checker c(limits);
+  const std::uint8_t* const data = input.data();
+  const std::size_t size = input.size();
+  const std::size_t max_depth = limits.max_depth;
+  const std::uint64_t max_items = limits.max_container_items;
+
+  // Containers open only below the depth limit and a string opens nothing, so at most
+  // max_depth + 1 items are open at once.
+  Open inline_stack[kInlineOpen];
+  std::vector<Open> heap_stack;
+  Open* bottom = inline_stack;
+  if (max_depth + 1 > kInlineOpen) {
+    heap_stack.resize(max_depth + 1);
+    bottom = heap_stack.data();
+  }
+  Open* top = nullptr;    // the innermost open item, null when none is open
+  std::size_t depth = 0;  // open arrays and maps
+  std::size_t items_left = limits.max_total_items;
   std::size_t offset = 0;
-  while (!c.done()) {
-    if (offset >= input.size()) return malformed(offset, "truncated: input ends inside an item");
-    const std::uint8_t* p = input.data() + offset;
-    if (Status s = check_head(p, input.size() - offset, offset); !s.ok()) return s;
+
+  // Closes the definite containers that just received their last item.
+  auto close_finished = [&] {
+    while (top != nullptr && top->mode == Mode::kDefinite && top->n == 0) {
+      --depth;
+      top = top == bottom ? nullptr : top - 1;
+    }
+  };
+
+  do {
+    if (offset >= size) return malformed(offset, "truncated: input ends inside an item");
+    const std::uint8_t* p = data + offset;
+    const std::size_t available = size - offset;
     const unsigned major = p[0] >> 5;
     const unsigned info = p[0] & 0x1f;
+
+    std::uint64_t argument = info;
+    std::size_t consumed = 1;  // the head, and a definite string's contents
+    if (info >= 24) {
+      if (info <= 27) {
+        const std::size_t argument_size = std::size_t{1} << (info - 24);
+        if (available < 1 + argument_size) return truncated_head(offset, 1 + argument_size, available);
+        argument = detail::big_endian(p + 1, argument_size);
+        consumed = 1 + argument_size;
+      } else if (info != 31) {
+        return malformed(offset, "reserved additional information value");
+      } else if (major == 0 || major == 1 || major == 6) {
+        return malformed(offset, "indefinite length on an integer or tag");
+      }
+    }
     const bool indefinite = info == 31;
-    const std::size_t argument_size = info < 24 || indefinite ? 0 : std::size_t{1} << (info - 24);
-    const std::uint64_t argument = info < 24 ? info : indefinite ? 0 : big_endian(p + 1, argument_size);
-    std::size_t consumed = 1 + argument_size;
+    const std::uint64_t rest = available - consumed;
+
+    // What the item is. A chunk of an open indefinite-length string is not an item of its own;
+    // a break closes the innermost indefinite item; everything else takes a slot below.
+    Kind kind = Kind::kUnsigned;
+    Mode opens = Mode::kDefinite;
+    std::uint64_t slots = 0;  // items a definite container expects
+    bool container = false;
     switch (major) {
-      case 0: c.scalar(Kind::kUnsigned); break;
-      case 1: c.scalar(Kind::kNegative); break;
+      case 0: break;
+      case 1: kind = Kind::kNegative; break;
       case 2:
-      case 3: {
-        const Kind kind = major == 2 ? Kind::kBytes : Kind::kText;
+      case 3:
+        kind = major == 2 ? Kind::kBytes : Kind::kText;
         if (indefinite) {
-          c.string_start(kind);
-        } else {
-          // check_head bounded the length by the bytes left.
-          c.string_chunk(kind, p + consumed, static_cast<std::size_t>(argument));
-          consumed += static_cast<std::size_t>(argument);
+          if (top != nullptr && top->mode == Mode::kString) return malformed(offset, "nested indefinite-length string");
+          opens = Mode::kString;
+          break;
+        }
+        if (argument > rest) return beyond_input(offset, major, argument, rest);
+        if (major == 3 && !valid_utf8(p + consumed, static_cast<std::size_t>(argument))) {
+          return malformed(offset, "text string is not valid UTF-8");
+        }
+        consumed += static_cast<std::size_t>(argument);
+        if (top != nullptr && top->mode == Mode::kString) {
+          if (top->kind != kind) return malformed(offset, "indefinite-length string has a chunk of another type");
+          offset += consumed;
+          continue;
         }
         break;
-      }
-      case 4: c.container(Kind::kArray, argument, indefinite); break;
-      case 5: c.container(Kind::kMap, argument, indefinite); break;
-      default:  // 7; tags were refused by check_head
-        if (indefinite) c.indefinite_break();
-        else c.scalar(simple_kind(info));
+      case 4:
+      case 5:
+        kind = major == 4 ? Kind::kArray : Kind::kMap;
+        container = true;
+        if (indefinite) {
+          opens = Mode::kIndefinite;
+          break;
+        }
+        if (major == 4 ? argument > rest : argument > rest / 2) return beyond_input(offset, major, argument, rest);
+        if (argument > max_items) return too_large(offset, kind, argument, max_items);
+        slots = major == 5 ? argument * 2 : argument;
+        break;
+      case 6:
+        return malformed(offset, "CBOR tags are not used by this protocol");
+      default:  // 7
+        if (indefinite) {  // a break
+          if (top == nullptr || top->mode == Mode::kDefinite) {
+            return malformed(offset, "break outside an indefinite-length item");
+          }
+          if (top->kind == Kind::kMap && top->n % 2 != 0) {
+            return malformed(offset, "indefinite-length map ends after a key without a value");
+          }
+          if (top->mode != Mode::kString) --depth;
+          top = top == bottom ? nullptr : top - 1;
+          offset += consumed;
+          close_finished();
+          continue;
+        }
+        if (info < 20 || info == 24) return malformed(offset, "unassigned simple value");
         break;
     }
-    if (!c.error().empty()) return malformed(offset, c.error());
+
+    // The item takes a slot of the innermost open item.
+    if (items_left-- == 0) return too_many_items(offset, limits.max_total_items);
+    if (container && depth + 1 > max_depth) return too_deep(offset, max_depth);
+    if (top != nullptr) {
+      if (top->mode == Mode::kDefinite) {
+        --top->n;
+      } else if (top->mode == Mode::kIndefinite) {
+        if (top->n >= max_items * (top->kind == Kind::kMap ? 2 : 1)) return too_long(offset, max_items);
+        ++top->n;
+      } else {
+        return malformed(offset, "indefinite-length string has a non-string chunk");
+      }
+    }
     offset += consumed;
-  }
-  if (offset != input.size()) {
-    return malformed(offset, std::to_string(input.size() - offset) + " trailing bytes after the data item");
+    if (opens != Mode::kDefinite || slots != 0) {
+      top = top == nullptr ? bottom : top + 1;
+      *top = Open{slots, opens, kind};
+      if (opens != Mode::kString) ++depth;
+    } else {
+      close_finished();
+    }
+  } while (top != nullptr);
+
+  if (offset != size) {
+    return malformed(offset, std::to_string(size - offset) + " trailing bytes after the data item");
   }
   return {};
 }

@@ -60,7 +60,16 @@ inline Head read_head(ByteView input, std::size_t offset) {
   static constexpr Kind kByMajor[] = {Kind::kUnsigned, Kind::kNegative, Kind::kBytes, Kind::kText,
                                       Kind::kArray,    Kind::kMap,      Kind::kNull,  Kind::kNull};
   h.kind = kByMajor[major];
-  if (major == 7) detail::read_simple(info, h);
+  if (major == 7) {
+    // false, true, null, undefined inline (nulls fill every reply envelope); floats out of line.
+    if (info >= 20 && info <= 23) {
+      static constexpr Kind kSimple[] = {Kind::kBool, Kind::kBool, Kind::kNull, Kind::kUndefined};
+      h.kind = kSimple[info - 20];
+      if (info <= 21) h.argument = info - 20;
+    } else {
+      detail::read_simple(info, h);
+    }
+  }
   return h;
 }
 

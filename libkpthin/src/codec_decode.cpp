@@ -53,11 +53,16 @@ Result<Variant> decode_envelope(ByteView body, const std::array<const char*, N>&
   for (std::uint64_t i = 0; root.indefinite ? body[offset] != 0xff : i < root.argument; ++i) {
     const std::size_t key_at = offset;
     const cbor::Head key = cbor::read_head(body, key_at);
-    const std::size_t value_at = cbor::skip(body, key_at);
+    const std::size_t value_at = key.kind == Kind::kText && !key.indefinite
+                                     ? key_at + key.size + static_cast<std::size_t>(key.argument)
+                                     : cbor::skip(body, key_at);
+    // Go sends every message key of the envelope, all but one with a null value.
+    if (const std::uint8_t initial = body[value_at]; initial == 0xf6 || initial == 0xf7) {
+      offset = value_at + 1;
+      continue;
+    }
     offset = cbor::skip(body, value_at);
     if (key.kind != Kind::kText) continue;
-    const Kind value_kind = cbor::read_head(body, value_at).kind;
-    if (value_kind == Kind::kNull || value_kind == Kind::kUndefined) continue;
     std::string_view text;
     if (key.indefinite) {
       joined.clear();
