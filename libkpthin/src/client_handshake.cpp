@@ -182,6 +182,7 @@ void ThinClient::Impl::complete_handshake(const SessionTokenReply& reply) {
   {
     std::lock_guard lock(mu_);
     up_ = true;
+    direct_fd_ = socket_->native_handle();
     reconnected.instance_changed = previous_instance_ && *previous_instance_ != daemon_token_;
     if (reconnect && !closing_) {
       // The daemon lost its ARQ state if it restarted or did not resume our session.

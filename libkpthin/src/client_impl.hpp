@@ -121,6 +121,7 @@ class ThinClient::Impl {
   void emit(const Event& event);
 
   // --- any thread, mu_ held ----------------------------------------------------------------
+  // Queues a frame, or writes it at once when nothing is queued and the session is up.
   void enqueue_locked(detail::OutgoingFrame frame);
   void resume_resending_locked(bool daemon_forgot, DaemonReconnectedEvent& reconnected);
   bool finish_reconnect_cancel_locked(const QueryId& cancel_id, const Response& reply);
@@ -158,6 +159,10 @@ class ThinClient::Impl {
   bool closing_ = false;           // close()/disconnect() started: new requests refused
   bool closed_ = false;
   bool write_posted_ = false;      // write_next() is queued or running
+  // The socket's descriptor while the session is up, for writing a frame straight from the
+  // queuing thread when nothing is queued before it (no hand-off to the I/O thread). The I/O
+  // thread sets it after the handshake and clears it before closing the socket.
+  int direct_fd_ = -1;
   bool flush_requested_ = false;   // close() waits for the outbox (and thin_close) to drain
   bool flushed_ = false;
   std::vector<detail::OutgoingFrame> outbox_;

@@ -37,6 +37,10 @@ using detail::wipe_frames;
 
 void ThinClient::Impl::close_socket() {
   if (!socket_) return;
+  {
+    std::lock_guard lock(mu_);
+    direct_fd_ = -1;  // no caller writes to the descriptor from here on
+  }
   boost::system::error_code ignored;
   socket_->close(ignored);
   socket_.reset();

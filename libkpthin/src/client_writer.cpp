@@ -1,8 +1,12 @@
-// ThinClient::Impl: the outbox. Any thread queues frames; the I/O thread writes everything queued
-// so far in one gathered write, one write at a time.
+// ThinClient::Impl: the outbox. A frame queued while nothing is waiting to be written goes to the
+// socket at once from the queuing thread; otherwise (and whatever the socket does not take at
+// once) the I/O thread writes everything queued so far in one gathered write, one write at a time.
+#include <sys/socket.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 
 #include "client_shared.hpp"
 #include "kpthin/errors.hpp"
@@ -11,7 +15,39 @@ namespace kpthin {
 
 using detail::wipe_frames;
 
+namespace {
+
+// Writes what the socket takes without blocking; returns how many bytes that was. Failures
+// return 0: the frame is then queued, and the I/O thread's write meets the same error and
+// handles the loss.
+std::size_t send_now(int fd, const Bytes& bytes) {
+  for (;;) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return 0;
+  }
+}
+
+}  // namespace
+
 void ThinClient::Impl::enqueue_locked(detail::OutgoingFrame frame) {
+  if (direct_fd_ >= 0 && outbox_.empty() && !write_posted_) {
+    // Nothing is queued or being written, so this frame is next on the wire: the caller writes
+    // it and the I/O thread is not woken (one thread hand-off less per request).
+    const std::size_t sent = send_now(direct_fd_, frame.bytes);
+    if (sent > 0 && frame.replayable) {
+      if (auto it = pending_.find(*frame.replayable); it != pending_.end()) it->second->written = true;
+    }
+    if (sent == frame.bytes.size()) {
+      wipe(frame.bytes.data(), frame.bytes.size());
+      return;
+    }
+    if (sent > 0) {
+      Bytes rest(frame.bytes.begin() + static_cast<std::ptrdiff_t>(sent), frame.bytes.end());
+      wipe(frame.bytes.data(), frame.bytes.size());
+      frame.bytes = std::move(rest);
+    }
+  }
   outbox_.push_back(std::move(frame));
   if (!write_posted_) {
     write_posted_ = true;

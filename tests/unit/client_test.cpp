@@ -188,6 +188,34 @@ TEST_CASE("many requests in flight are correlated by query_id when replies come 
   CHECK(async_ok == kAsync);
 }
 
+TEST_CASE("a frame larger than the socket takes at once arrives whole, ahead of the frames queued after it") {
+  // The caller writes a frame itself when nothing is queued; what the socket does not take then
+  // is left to the I/O thread, and later frames must wait behind it.
+  ScriptedPeer peer;
+  auto client = connect_to(peer, token_of(1));
+  const Bytes big(4u << 20, 0x3c);  // far beyond a unix socket's buffer
+  auto ignore = [](Result<Response>) {};
+  REQUIRE(client->call_async(EncryptWrite{std::nullopt, big, sample_write_cap(), Bytes(kMessageBoxIndexSize, 1)}, ignore)
+              .ok());
+  constexpr int kSmall = 8;
+  std::vector<QueryId> small;
+  for (int i = 0; i < kSmall; ++i) {
+    small.push_back(random_query_id());
+    REQUIRE(client->call_async(GetMessageBoxIndexCounter{small.back(), Bytes(kMessageBoxIndexSize, 2)}, ignore).ok());
+  }
+  auto first = peer.receive();
+  REQUIRE(first);
+  const auto* write = std::get_if<EncryptWrite>(&*first);
+  REQUIRE(write != nullptr);
+  CHECK(write->plaintext == big);
+  for (int i = 0; i < kSmall; ++i) {
+    auto next = peer.receive();
+    REQUIRE(next);
+    REQUIRE(std::holds_alternative<GetMessageBoxIndexCounter>(*next));
+    CHECK(query_id_of(*next) == small[static_cast<std::size_t>(i)]);
+  }
+}
+
 TEST_CASE("a crash is a non-graceful disconnect; the client reconnects with the same token") {
   ScriptedPeer peer;
   auto client = connect_to(peer, token_of(1));
