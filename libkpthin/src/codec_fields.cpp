@@ -46,7 +46,9 @@ void FieldReader::index_map(std::size_t offset) {
   offset += h.size;
   for (std::uint64_t i = 0; h.indefinite ? input_[offset] != 0xff : i < h.argument; ++i) {
     const cbor::Head key = cbor::read_head(input_, offset);
-    const std::size_t value = cbor::skip(input_, offset);
+    const std::size_t value = key.kind == cbor::Kind::kText && !key.indefinite
+                                  ? offset + key.size + static_cast<std::size_t>(key.argument)
+                                  : cbor::skip(input_, offset);
     if (key.kind == cbor::Kind::kText) {  // non-text keys cannot name a struct field
       std::string_view text;
       if (key.indefinite) {
@@ -85,6 +87,7 @@ std::size_t FieldReader::find(std::string_view name) {
   std::size_t folded = kAbsent;
   for (std::size_t i = 0; i < entry_count_; ++i) {
     const Entry& e = i < kInlineEntries ? inline_entries_[i] : more_entries_[i - kInlineEntries];
+    if (e.key_size != name.size()) continue;  // most keys differ in length: no compare at all
     const std::string_view key(e.key, e.key_size);
     if (key == name) exact = e.value;
     else if (folded == kAbsent && equal_fold(key, name)) folded = e.value;
@@ -103,13 +106,15 @@ std::optional<cbor::Value> FieldReader::value(std::string_view name) {
 std::size_t FieldReader::byte_string(std::string_view name, std::size_t exact) {
   const std::size_t at = find(name);
   if (at == kAbsent) return kAbsent;
-  const cbor::Kind kind = cbor::read_head(input_, at).kind;
-  if (kind != cbor::Kind::kBytes) {
-    fail(name, "expected byte string, " + got(kind));
+  const cbor::Head head = cbor::read_head(input_, at);
+  if (head.kind != cbor::Kind::kBytes) {
+    fail(name, "expected byte string, " + got(head.kind));
     return kAbsent;
   }
   if (exact != 0) {
-    if (const std::size_t length = cbor::string_length(input_, at); length != exact) {
+    const std::size_t length =
+        head.indefinite ? cbor::string_length(input_, at) : static_cast<std::size_t>(head.argument);
+    if (length != exact) {
       fail(name, "expected " + std::to_string(exact) + " bytes, got " + std::to_string(length));
       return kAbsent;
     }
