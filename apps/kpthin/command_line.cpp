@@ -94,7 +94,14 @@ std::unique_ptr<CommandLine> define_command_line(std::string_view only) {
   auto line = std::make_unique<CommandLine>();
   CLI::App& app = line->app;
   app.formatter(make_help_formatter());
-  app.set_version_flag("-V,--version", std::string("kpthin ") + KPTHIN_VERSION);
+  if (only.empty()) {
+    app.set_version_flag("-V,--version", std::string("kpthin ") + KPTHIN_VERSION);
+  } else {
+    // Help and version only ever end a parse with an exception, after which the whole tree parses
+    // again; without them here, -h/-V are unknown options, an error all the same. Removed before
+    // the subcommand is added, the help flag is not copied into it either.
+    app.set_help_flag();
+  }
   app.require_subcommand(1);
   app.footer(kMainFooter);
   app.add_option("-c,--config", line->global.config,
