@@ -82,6 +82,26 @@ def help_and_version(ctx):
 
 
 @scenario
+def one_subcommand_tree(ctx):
+    """A command line naming one subcommand is parsed against that subcommand alone (start-up,
+    issue 13); whatever it cannot parse there (help, version, an option of another subcommand)
+    must come out as from the whole command line: nothing here may tell the two apart."""
+    kp = ctx.kp
+    version = kp.ok("--version", config=False)
+    for args in (["keypair", "-V"], ["read", "--version", "c.read"], ["write", "-vV", "c.write"]):
+        check(kp.ok(*args, config=False) == version, "kpthin %s must print the version" % " ".join(args))
+    check(kp.ok("keypair", "-h", config=False) == kp.ok("help", "keypair", config=False),
+          "kpthin keypair -h differs from kpthin help keypair")
+    check(kp.ok("-h", "send", config=False) == kp.ok("help", "send", config=False),
+          "kpthin -h send differs from kpthin help send")
+    usage_error(kp, ["--follow", "keypair", "x"], "--follow is an option of `kpthin read`")
+    usage_error(kp, ["--to", "write", "c.write"], "--to is an option of `kpthin copy`")
+    # An option's value that looks like a flag is still taken as the value.
+    code, _, err = kp.run("-c", "-h", "keypair", "--print", "--no-files", "x", config=False)
+    check(code == 3 and "-h" in err, "kpthin -c -h keypair: a config error naming -h expected: %d %r" % (code, err))
+
+
+@scenario
 def subcommand_help_globals(ctx):
     """Issue 11 item 11: every subcommand's --help lists the global options its examples use."""
     kp = ctx.kp
