@@ -148,8 +148,8 @@ int run_kpthin(int argc, char** argv) {
       line->app.parse(argc, argv);
       parsed = true;
     } catch (const CLI::ParseError&) {
-      // Help, a mistake: what kpthin says then names or lists the other subcommands, so it comes
-      // from the whole tree, parsing afresh.
+      // Help, version, a mistake: what kpthin says then may name or list other subcommands, so it
+      // comes from the whole tree, parsing afresh.
       line = define_command_line({});
     }
   }
