@@ -20,7 +20,6 @@ namespace kpthin {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
 // How long close() waits for queued frames and thin_close to reach the socket.
 constexpr Duration kCloseFlushTimeout = std::chrono::seconds(5);
 
@@ -68,7 +67,8 @@ ThinClient::Impl::Impl(ClientOptions options)
       work_(asio::make_work_guard(io_)),
       handshake_timer_(io_),
       reconnect_timer_(io_),
-      read_buffer_(kReadChunk),
+      close_timer_(io_),
+      read_buffer_(std::make_unique_for_overwrite<std::uint8_t[]>(detail::kReadChunk)),
       backoff_(options_.reconnect_initial) {
   if (options_.client_instance_token) {
     client_token_ = *options_.client_instance_token;
@@ -82,27 +82,49 @@ ThinClient::Impl::~Impl() { shut_down(false); }
 
 Status ThinClient::Impl::start() {
   if (auto checked = check_dial_target(options_.target); !checked.ok()) return checked;
-  thread_ = start_io_thread();
-  asio::post(io_, [this] { begin_connect(); });
-  std::unique_lock lock(mu_);
-  // The handshake timer bounds this wait; the caller's interrupt flag may end it sooner.
+  // The handshake runs on the caller's thread: nothing else can use the client before connect()
+  // returns, so handing it to an I/O thread would only add thread wake-ups to every connect (and
+  // a thread to every failed one). The I/O thread takes over the event loop once it is up.
+  begin_connect();
+  // The handshake timer bounds this loop; the caller's interrupt flag may end it sooner.
   const std::atomic<bool>* interrupt = options_.interrupt;
-  while (!initial_result_) {
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (initial_result_) break;
+    }
     if (interrupt == nullptr) {
-      state_changed_.wait(lock);
+      io_.run_one();
     } else if (interrupt->load()) {
-      lock.unlock();
-      // The handshake may have completed meanwhile: thin_close then ends the daemon's session.
-      shut_down(true);
+      // Not up (the loop would have ended): there is no daemon session to close.
+      abandon_connection();
       return Status(local_errc::cancelled, "interrupted while connecting to kpclientd");
     } else {
-      state_changed_.wait_for(lock, kInterruptPoll);
+      io_.run_one_for(kInterruptPoll);
     }
   }
-  Status result = *initial_result_;
-  lock.unlock();
-  if (!result.ok()) shut_down(false);
+  Status result;
+  {
+    std::lock_guard lock(mu_);
+    result = *initial_result_;
+  }
+  if (!result.ok()) {
+    abandon_connection();
+    return result;
+  }
+  thread_ = start_io_thread();
   return result;
+}
+
+void ThinClient::Impl::abandon_connection() {
+  ++generation_;
+  phase_ = Phase::kDown;
+  close_socket();
+  handshake_timer_.cancel();
+  std::lock_guard lock(mu_);
+  closing_ = true;
+  closed_ = true;
+  wipe_frames(outbox_);
 }
 
 std::thread ThinClient::Impl::start_io_thread() {
@@ -124,32 +146,40 @@ void ThinClient::Impl::shut_down(bool send_thin_close) {
     spdlog::error("kpthin: close()/disconnect() called from an event or reply handler; ignored");
     return;
   }
+  bool flush = false;
   {
-    std::unique_lock lock(mu_);
+    std::lock_guard lock(mu_);
     if (closing_ || !thread_.joinable()) {
       closed_ = true;
       return;
     }
     closing_ = true;
+    closed_ = true;
     if (send_thin_close && up_) {
       outbox_.push_back({encode_frame(ThinClose{}), std::nullopt});
       flush_requested_ = true;
-      if (!write_posted_) {
-        write_posted_ = true;
-        asio::post(io_, [this] { write_next(); });
-      }
-      state_changed_.wait_for(lock, kCloseFlushTimeout, [this] { return flushed_ || !up_; });
+      flush = true;
     }
-    closed_ = true;
     up_ = false;
   }
-  asio::post(io_, [this] {
-    ++generation_;
-    phase_ = Phase::kDown;
-    close_socket();
-    handshake_timer_.cancel();
-    reconnect_timer_.cancel();
-    io_.stop();
+  // One hand-over to the I/O thread: it writes what is queued (and thin_close), then stops by
+  // itself, so this thread only waits in the join.
+  asio::post(io_, [this, flush] {
+    if (!flush) {
+      stop_io();
+      return;
+    }
+    close_timer_.expires_after(kCloseFlushTimeout);
+    close_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) stop_io();
+    });
+    bool posted;
+    {
+      std::lock_guard lock(mu_);
+      posted = write_posted_;
+      write_posted_ = true;
+    }
+    if (!posted) write_next();
   });
   thread_.join();
 
@@ -171,6 +201,16 @@ void ThinClient::Impl::shut_down(bool send_thin_close) {
   }
   for (auto& pending : woken) pending->ready.notify_all();
   for (auto& handler : handlers) handler(Status(local_errc::closed, "the client was closed"));
+}
+
+void ThinClient::Impl::stop_io() {
+  ++generation_;
+  phase_ = Phase::kDown;
+  close_socket();
+  handshake_timer_.cancel();
+  reconnect_timer_.cancel();
+  close_timer_.cancel();
+  io_.stop();
 }
 
 // ---------------------------------------------------------------------------------------------

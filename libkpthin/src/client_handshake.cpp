@@ -51,7 +51,7 @@ void ThinClient::Impl::on_dialled(std::uint64_t generation, Status status,
 
 void ThinClient::Impl::start_read() {
   const std::uint64_t generation = generation_;
-  socket_->async_read_some(asio::buffer(read_buffer_),
+  socket_->async_read_some(asio::buffer(read_buffer_.get(), detail::kReadChunk),
                            [this, generation](const boost::system::error_code& ec, std::size_t n) {
                              on_read(generation, ec, n);
                            });
@@ -65,8 +65,8 @@ void ThinClient::Impl::on_read(std::uint64_t generation, const boost::system::er
                                                   : "reading from kpclientd: " + ec.message()));
     return;
   }
-  decoder_.feed(ByteView(read_buffer_.data(), n));
-  wipe(read_buffer_.data(), n);
+  decoder_.feed(ByteView(read_buffer_.get(), n));
+  wipe(read_buffer_.get(), n);
   for (;;) {
     auto next = decoder_.next_view();
     if (!next.ok()) {

@@ -1,6 +1,7 @@
 // ThinClient internals. One I/O thread runs the io_context and owns the socket, the frame
-// decoder and the handshake state; callers share the pending-request table and the outbox with
-// it under one mutex.
+// decoder and the handshake state (the first handshake runs on the connecting thread, before the
+// I/O thread exists); callers share the pending-request table and the outbox with it under one
+// mutex.
 #pragma once
 
 #include <atomic>
@@ -73,7 +74,9 @@ class ThinClient::Impl {
   explicit Impl(ClientOptions options);
   ~Impl();
 
-  Status start();  // dial + handshake on the I/O thread; blocks until done or failed
+  // Dial + handshake on the calling thread, then the I/O thread takes over; blocks until done
+  // or failed.
+  Status start();
   void shut_down(bool send_thin_close);
 
   Status send(const Request& request);
@@ -100,6 +103,7 @@ class ThinClient::Impl {
   enum class Phase { kDown, kDialing, kStatusFrame, kPkiFrame, kAwaitingToken, kUp };
 
   std::thread start_io_thread();  // with asynchronous signals blocked
+  void abandon_connection();      // start() failed or was interrupted: no I/O thread runs
 
   // --- I/O thread only -------------------------------------------------------------------
   void begin_connect();
@@ -119,6 +123,7 @@ class ThinClient::Impl {
   void schedule_reconnect();
   void write_next();
   void emit(const Event& event);
+  void stop_io();  // ends the I/O thread's loop: close()/disconnect() is joining it
 
   // --- any thread, mu_ held ----------------------------------------------------------------
   // Queues a frame, or writes it at once when nothing is queued and the session is up.
@@ -136,6 +141,7 @@ class ThinClient::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer handshake_timer_;
   asio::steady_timer reconnect_timer_;
+  asio::steady_timer close_timer_;  // bounds close()'s flush of thin_close
   std::thread thread_;
 
   // I/O thread state.
@@ -143,7 +149,9 @@ class ThinClient::Impl {
   std::uint64_t generation_ = 0;  // bumped whenever a connection attempt ends; stale callbacks compare
   Phase phase_ = Phase::kDown;
   FrameDecoder decoder_;
-  Bytes read_buffer_;
+  // Not zero-filled: a page of it costs memory only once a read reaches it, and a connect pays
+  // no 64 KiB memset.
+  std::unique_ptr<std::uint8_t[]> read_buffer_;
   bool writing_ = false;          // an async_write is outstanding on socket_
   bool saw_shutdown_ = false;     // shutdown_event on this connection: the EOF is graceful
   bool ever_connected_ = false;
@@ -164,7 +172,6 @@ class ThinClient::Impl {
   // thread sets it after the handshake and clears it before closing the socket.
   int direct_fd_ = -1;
   bool flush_requested_ = false;   // close() waits for the outbox (and thin_close) to drain
-  bool flushed_ = false;
   std::vector<detail::OutgoingFrame> outbox_;
   std::unordered_map<QueryId, std::shared_ptr<detail::PendingRequest>, detail::QueryIdHash> pending_;
   std::uint64_t next_order_ = 0;

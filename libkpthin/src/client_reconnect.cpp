@@ -116,7 +116,10 @@ void ThinClient::Impl::connection_lost(const Status& why) {
   }
   for (auto& pending : woken) pending->ready.notify_all();
   for (auto& handler : handlers) handler(lost);
-  if (closing) return;
+  if (closing) {
+    stop_io();  // close() was flushing thin_close to this socket: nothing left to write
+    return;
+  }
   if (disconnected.is_graceful) {
     spdlog::info("kpthin: kpclientd shut down ({})", why.message());
   } else {

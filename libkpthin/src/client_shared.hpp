@@ -15,6 +15,8 @@ namespace kpthin::detail {
 inline constexpr Duration kForever = std::chrono::hours(24 * 365);
 // How often a waiting call looks at its interrupt flag.
 inline constexpr Duration kInterruptPoll{50};
+// The most one read from the daemon socket takes.
+inline constexpr std::size_t kReadChunk = 64 * 1024;
 
 inline Duration for_timer(Duration d) { return std::min(d, kForever); }
 

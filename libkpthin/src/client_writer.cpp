@@ -63,10 +63,8 @@ void ThinClient::Impl::write_next() {
     const bool writable = socket_ && (phase_ == Phase::kAwaitingToken || phase_ == Phase::kUp);
     if (outbox_.empty() || !writable) {
       write_posted_ = false;
-      if (outbox_.empty() && flush_requested_) {
-        flushed_ = true;
-        state_changed_.notify_all();
-      }
+      // close() is waiting for the flush: the I/O thread stops once thin_close is out.
+      if (outbox_.empty() && flush_requested_) asio::post(io_, [this] { stop_io(); });
       return;
     }
     batch->swap(outbox_);
