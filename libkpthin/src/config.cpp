@@ -4,10 +4,12 @@
 // undefined behaviour on some malformed text, and a config may come from anywhere).
 #include "kpthin/config.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "kpthin/errors.hpp"
 #include "toml_reader.hpp"
@@ -137,14 +139,27 @@ Result<DialTarget> parse_config(std::string_view toml_text, std::string_view sou
 }
 
 Result<DialTarget> load_config(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // Plain open/read: an ifstream and a stringstream cost more than parsing the file does, and
+  // every connect of a short-lived client loads it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return Status(local_errc::config_invalid, path.string() + ": cannot read: " + std::strerror(errno));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Status(local_errc::config_invalid, path.string() + ": read error");
-  return parse_config(text.str(), path.string());
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return Status(local_errc::config_invalid, path.string() + ": read error: " + std::strerror(err));
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return parse_config(text, path.string());
 }
 
 std::string format_config(const DialTarget& target) {

@@ -127,6 +127,12 @@ TEST_CASE("config: load_config reads a file and names it in errors") {
   auto missing = load_config(dir / "absent.toml");
   REQUIRE(!missing.ok());
   CHECK(missing.status().code() == make_error_code(local_errc::config_invalid));
+
+  // A directory opens but cannot be read: say so, rather than parse it as an empty file.
+  auto directory = load_config(dir);
+  REQUIRE(!directory.ok());
+  CHECK(directory.status().code() == make_error_code(local_errc::config_invalid));
+  CHECK_MESSAGE(contains(directory.status().message(), "read error"), directory.status().message());
   std::filesystem::remove_all(dir);
 }
 
