@@ -6,8 +6,9 @@
 # the fuzz targets' reference reader uses it), libsodium comes from Debian's static archive and
 # libstdc++ / libgcc are linked statically. Start-up then skips the dynamic loader's symbol
 # lookups for thousands of C++ relocations, which were three quarters of a short `kpthin keypair`
-# process (issue 13); only libc and libm stay shared. Sanitizer and fuzz builds keep the shared
-# libraries: the sanitizer runtimes must own operator new and the like.
+# process (issue 13); only libc stays shared (linked --as-needed, so libm, which nothing uses, is
+# not mapped: 300 KB of resident pages and one more library for the loader). Sanitizer and fuzz
+# builds keep the shared libraries: the sanitizer runtimes must own operator new and the like.
 option(KPTHIN_STATIC_DEPS "Link spdlog, fmt, toml++, libsodium and libstdc++ into the programs" ON)
 if(KPTHIN_SANITIZE OR KPTHIN_FUZZ)
   set(KPTHIN_STATIC_DEPS OFF)
@@ -24,7 +25,8 @@ if(KPTHIN_STATIC_DEPS)
   target_link_libraries(kpthin_dep_spdlog INTERFACE Threads::Threads)
   target_compile_definitions(kpthin_dep_toml INTERFACE TOML_HEADER_ONLY=1)
   target_link_libraries(kpthin_dep_sodium INTERFACE ${KPTHIN_SODIUM_ARCHIVE} Threads::Threads)
-  add_link_options($<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-static-libstdc++> $<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-static-libgcc>)
+  add_link_options($<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-static-libstdc++> $<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-static-libgcc>
+                   $<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-Wl,--as-needed>)
   # The ~6000 relative relocations of a position-independent kpthin (vtables, the static
   # libstdc++'s tables) as a compact bitmap: the loader applies them in ~35k fewer instructions
   # of a keypair process's ~0.95M (DT_RELR; binutils 2.38, glibc 2.36). The check links a

@@ -49,7 +49,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   }
   constexpr double kMaxMs = 100.0 * 365 * 24 * 3600 * 1000;
   if (!any || !std::isfinite(total_ms) || total_ms > kMaxMs) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<long long>(std::llround(total_ms)));
+  // Rounded half away from zero, as llround would (total_ms >= 0 here), without taking libm
+  // into the program for one call: the fraction of a double is exact.
+  auto whole = static_cast<long long>(total_ms);
+  if (total_ms - static_cast<double>(whole) >= 0.5) ++whole;
+  return std::chrono::milliseconds(whole);
 }
 
 std::string format_duration(std::chrono::milliseconds duration) {

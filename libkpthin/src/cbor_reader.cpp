@@ -1,5 +1,6 @@
 #include "cbor_reader.hpp"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -66,9 +67,12 @@ Status malformed(std::size_t offset, const std::string& what) {
 double half_to_double(std::uint16_t half) {
   const int exponent = (half >> 10) & 0x1f;
   const int mantissa = half & 0x3ff;
+  // Scaling by a power of two built from its bits is exact, as ldexp is, and keeps libm out of
+  // the programs (ldexp was the only function they took from it).
+  const auto power_of_two = [](int e) { return std::bit_cast<double>(static_cast<std::uint64_t>(1023 + e) << 52); };
   double value;
-  if (exponent == 0) value = std::ldexp(mantissa, -24);
-  else if (exponent != 31) value = std::ldexp(mantissa + 1024, exponent - 25);
+  if (exponent == 0) value = mantissa * power_of_two(-24);
+  else if (exponent != 31) value = (mantissa + 1024) * power_of_two(exponent - 25);
   else value = mantissa == 0 ? INFINITY : NAN;
   return static_cast<float>((half & 0x8000) != 0 ? -value : value);
 }

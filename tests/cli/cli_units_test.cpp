@@ -35,6 +35,10 @@ TEST_CASE("durations: units, combinations and refusals") {
   CHECK(parse_duration("1.5s") == milliseconds(1'500));
   CHECK(parse_duration("10") == milliseconds(10'000));
   CHECK(parse_duration("0s") == milliseconds(0));
+  CHECK(parse_duration("0.4ms") == milliseconds(0));  // fractions of a millisecond round half up
+  CHECK(parse_duration("0.5ms") == milliseconds(1));
+  CHECK(parse_duration("2.5ms") == milliseconds(3));
+  CHECK(parse_duration("1.0015s") == milliseconds(1'002));
   CHECK_FALSE(parse_duration(""));
   CHECK_FALSE(parse_duration("s"));
   CHECK_FALSE(parse_duration("-5s"));

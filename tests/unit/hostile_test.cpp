@@ -2,6 +2,7 @@
 // truncated, mistyped, oversized, deeply nested and random bytes. Run under ASan+UBSan too.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -294,6 +295,26 @@ TEST_CASE("hostile: tags, trailing bytes, reserved and unassigned simple values"
   }
   CHECK(cbor::decode(unhex("5f4101ff")).ok());  // an indefinite byte string on its own is fine
   CHECK(cbor::decode(unhex("f97c00")).ok());    // half-float infinity
+}
+
+TEST_CASE("cbor: half-precision floats decode exactly, subnormals and extremes included") {
+  const struct {
+    const char* hex;
+    double value;
+  } cases[] = {{"f90000", 0.0},           {"f90001", 0x1p-24},      {"f903ff", 1023 * 0x1p-24},
+               {"f90400", 0x1p-14},       {"f93400", 0.25},         {"f93c00", 1.0},
+               {"f93e00", 1.5},           {"f97bff", 65504.0},      {"f9c400", -4.0},
+               {"f98001", -0x1p-24},      {"f97c00", INFINITY},     {"f9fc00", -INFINITY}};
+  for (const auto& c : cases) {
+    CAPTURE(c.hex);
+    auto v = cbor::decode(unhex(c.hex));
+    REQUIRE(v.ok());
+    REQUIRE(v->kind == cbor::Kind::kFloat);
+    CHECK(v->real == c.value);
+  }
+  auto nan = cbor::decode(unhex("f97e00"));
+  REQUIRE(nan.ok());
+  CHECK(std::isnan(nan->real));
 }
 
 TEST_CASE("hostile: random bytes never crash the decoders (deterministic PRNG)") {
