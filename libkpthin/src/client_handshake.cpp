@@ -158,9 +158,22 @@ void ThinClient::Impl::accept_pki_frame(Response& response) {
                    false);
     return;
   }
+  bool subscribed;
+  {
+    std::lock_guard lock(subscribers_mu_);
+    subscribed = !subscribers_.empty();
+  }
   {
     std::lock_guard lock(mu_);
-    if (event->payload && !event->payload->empty()) pki_document_ = event->payload;
+    if (event->payload && !event->payload->empty()) {
+      // Documents run to megabytes with post-quantum keys. Nobody can subscribe before the
+      // first connect() returns, so that handshake keeps the decoded one instead of a copy.
+      if (subscribed) {
+        pki_document_ = event->payload;
+      } else {
+        pki_document_ = std::move(event->payload);
+      }
+    }
     outbox_.push_back({encode_frame(SessionToken{client_token_}), std::nullopt});
     if (!write_posted_) {
       write_posted_ = true;
@@ -168,7 +181,7 @@ void ThinClient::Impl::accept_pki_frame(Response& response) {
     }
   }
   phase_ = Phase::kAwaitingToken;
-  emit(Event(std::move(*event)));
+  if (subscribed) emit(Event(std::move(*event)));
 }
 
 void ThinClient::Impl::complete_handshake(const SessionTokenReply& reply) {
