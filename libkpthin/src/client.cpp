@@ -146,7 +146,7 @@ void ThinClient::Impl::shut_down(bool send_thin_close) {
     spdlog::error("kpthin: close()/disconnect() called from an event or reply handler; ignored");
     return;
   }
-  bool flush = false;
+  bool flush = false;  // the I/O thread has frames to write before it stops
   {
     std::lock_guard lock(mu_);
     if (closing_ || !thread_.joinable()) {
@@ -156,14 +156,16 @@ void ThinClient::Impl::shut_down(bool send_thin_close) {
     closing_ = true;
     closed_ = true;
     if (send_thin_close && up_) {
-      outbox_.push_back({encode_frame(ThinClose{}), std::nullopt});
       flush_requested_ = true;
-      flush = true;
+      // Goes to the socket from this thread when nothing is queued ahead of it; otherwise it
+      // joins the outbox, and the write that empties the outbox stops the I/O thread.
+      enqueue_locked({encode_frame(ThinClose{}), std::nullopt});
+      flush = write_posted_;
     }
     up_ = false;
   }
-  // One hand-over to the I/O thread: it writes what is queued (and thin_close), then stops by
-  // itself, so this thread only waits in the join.
+  // One hand-over to the I/O thread: it stops at once or once the outbox is flushed, so this
+  // thread only waits in the join.
   asio::post(io_, [this, flush] {
     if (!flush) {
       stop_io();
@@ -173,13 +175,6 @@ void ThinClient::Impl::shut_down(bool send_thin_close) {
     close_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) stop_io();
     });
-    bool posted;
-    {
-      std::lock_guard lock(mu_);
-      posted = write_posted_;
-      write_posted_ = true;
-    }
-    if (!posted) write_next();
   });
   thread_.join();
 
