@@ -22,8 +22,7 @@ void ensure_sodium() {
 
 void wipe(void* data, std::size_t size) {
   if (data == nullptr || size == 0) return;
-  detail::ensure_sodium();
-  sodium_memzero(data, size);
+  sodium_memzero(data, size);  // needs no sodium_init(): it keeps no state
 }
 
 namespace {
@@ -72,7 +71,6 @@ void SecretBytes::clear() { wipe_vector(bytes_); }
 bool operator==(const SecretBytes& a, const SecretBytes& b) {
   if (a.bytes_.size() != b.bytes_.size()) return false;
   if (a.bytes_.empty()) return true;
-  detail::ensure_sodium();
   return sodium_memcmp(a.bytes_.data(), b.bytes_.data(), a.bytes_.size()) == 0;
 }
 
@@ -115,7 +113,6 @@ bool from_hex(std::string_view hex, Bytes& out) {
 }
 
 std::string to_base64(ByteView bytes) {
-  detail::ensure_sodium();
   constexpr int kVariant = sodium_base64_VARIANT_ORIGINAL;
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
   sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), kVariant);
@@ -126,7 +123,6 @@ std::string to_base64(ByteView bytes) {
 bool from_base64(std::string_view text, Bytes& out) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  detail::ensure_sodium();
   Bytes result(text.size() / 4 * 3 + 3);
   std::size_t length = 0;
   const char* end = nullptr;

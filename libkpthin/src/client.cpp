@@ -5,7 +5,6 @@
 // (sending, waiting, forgetting).
 #include <pthread.h>
 #include <signal.h>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -14,7 +13,7 @@
 
 #include "client_shared.hpp"
 #include "kpthin/errors.hpp"
-#include "sodium_once.hpp"
+#include "system_random.hpp"
 
 namespace kpthin {
 
@@ -41,16 +40,15 @@ std::size_t QueryIdHash::operator()(const QueryId& id) const noexcept {
 }  // namespace detail
 
 QueryId random_query_id() {
-  // libsodium makes one getrandom() system call per randombytes_buf(); drawing ids from a
-  // per-thread pool of CSPRNG output keeps that off the per-request path. Bytes handed out are
+  // Each fill is a getrandom() system call; drawing ids from a per-thread pool of CSPRNG output
+  // keeps that off the per-request path. Bytes handed out are
   // wiped from the pool so they are never handed out twice.
   constexpr std::size_t kPoolSize = 1024;
   thread_local std::array<std::uint8_t, kPoolSize> pool;
   thread_local std::size_t used = kPoolSize;
   QueryId id;
   if (used + id.size() > kPoolSize) {
-    detail::ensure_sodium();
-    randombytes_buf(pool.data(), pool.size());
+    detail::system_random(pool.data(), pool.size());
     used = 0;
   }
   std::memcpy(id.data(), pool.data() + used, id.size());
@@ -73,8 +71,7 @@ ThinClient::Impl::Impl(ClientOptions options)
   if (options_.client_instance_token) {
     client_token_ = *options_.client_instance_token;
   } else {
-    detail::ensure_sodium();
-    randombytes_buf(client_token_.data(), client_token_.size());
+    detail::system_random(client_token_.data(), client_token_.size());
   }
 }
 
