@@ -2,11 +2,13 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <iterator>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -111,6 +113,19 @@ Result<std::pair<std::string, std::string>> split_host_port(std::string_view add
 
 namespace {
 
+// Opens `socket` for `protocol` close-on-exec from the start: asio's own open() leaves the flag
+// off, and a child the application execs would then inherit the daemon connection (keeping it
+// open after close(), so the daemon never sees the client leave).
+template <class Socket, class Protocol>
+boost::system::error_code open_close_on_exec(Socket& socket, const Protocol& protocol) {
+  const int fd = ::socket(protocol.family(), protocol.type() | SOCK_CLOEXEC, protocol.protocol());
+  if (fd < 0) return {errno, boost::system::system_category()};
+  boost::system::error_code ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+  return ec;
+}
+
 // One dial attempt. Callbacks keep it alive through shared_from_this; `finished` makes the
 // first of (connected, failed, timed out) win and the others no-ops.
 struct DialOperation : std::enable_shared_from_this<DialOperation> {
@@ -142,6 +157,12 @@ struct DialOperation : std::enable_shared_from_this<DialOperation> {
 
   void dial_unix(const asio::local::stream_protocol::endpoint& endpoint) {
     unix_socket = std::make_unique<StreamSocket>(io);
+    if (const auto ec = open_close_on_exec(*unix_socket, asio::generic::stream_protocol(AF_UNIX, 0))) {
+      asio::post(io, [self = shared_from_this(), ec] {
+        self->fail(Status(local_errc::dial_failed, "connecting to " + self->what + ": " + ec.message()));
+      });
+      return;
+    }
     unix_socket->async_connect(asio::generic::stream_protocol::endpoint(endpoint),
                                [self = shared_from_this()](const boost::system::error_code& ec) {
                                  if (self->finished) return;
@@ -162,16 +183,7 @@ struct DialOperation : std::enable_shared_from_this<DialOperation> {
         self->fail(Status(local_errc::dial_failed, "resolving " + self->what + ": " + ec.message()));
         return;
       }
-      asio::async_connect(self->tcp_socket, results,
-                          [self](const boost::system::error_code& ec, const asio::ip::tcp::endpoint& peer) {
-                            if (self->finished) return;
-                            if (ec) {
-                              self->fail(Status(local_errc::dial_failed,
-                                                "connecting to " + self->what + ": " + ec.message()));
-                              return;
-                            }
-                            self->tcp_connected(peer);
-                          });
+      self->connect_tcp(results, results.begin(), asio::error::not_found);
     };
     if (network == "tcp4") {
       resolver.async_resolve(asio::ip::tcp::v4(), host, port, on_resolved);
@@ -180,6 +192,31 @@ struct DialOperation : std::enable_shared_from_this<DialOperation> {
     } else {
       resolver.async_resolve(host, port, on_resolved);
     }
+  }
+
+  // Tries the resolved addresses in turn, as asio::async_connect does, but on sockets opened
+  // close-on-exec; `last` is the error to report if none is left.
+  void connect_tcp(const asio::ip::tcp::resolver::results_type& results,
+                   asio::ip::tcp::resolver::results_type::const_iterator next, boost::system::error_code last) {
+    if (next == results.end()) {
+      fail(Status(local_errc::dial_failed, "connecting to " + what + ": " + last.message()));
+      return;
+    }
+    const asio::ip::tcp::endpoint peer = next->endpoint();
+    boost::system::error_code ignored;
+    tcp_socket.close(ignored);
+    if (const auto ec = open_close_on_exec(tcp_socket, peer.protocol())) {
+      connect_tcp(results, std::next(next), ec);
+      return;
+    }
+    tcp_socket.async_connect(peer, [self = shared_from_this(), results, next, peer](const boost::system::error_code& ec) {
+      if (self->finished) return;
+      if (ec) {
+        self->connect_tcp(results, std::next(next), ec);
+        return;
+      }
+      self->tcp_connected(peer);
+    });
   }
 
   void tcp_connected(const asio::ip::tcp::endpoint& peer) {

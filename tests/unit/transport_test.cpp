@@ -1,6 +1,7 @@
 // Transport: unix paths and abstract names (exact address length), tcp with TCP_NODELAY,
 // tcp4/tcp6, and the [Dial.Ws] rejection.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -129,6 +130,29 @@ TEST_CASE("transport: tcp dial sets TCP_NODELAY") {
   socklen_t length = sizeof nodelay;
   REQUIRE(::getsockopt(outcome.socket->native_handle(), IPPROTO_TCP, TCP_NODELAY, &nodelay, &length) == 0);
   CHECK(nodelay != 0);
+  ::close(listener);
+}
+
+TEST_CASE("transport: the daemon socket is close-on-exec, unix and tcp") {
+  // A child the application starts (fork + exec) must not inherit the connection: it would keep
+  // the daemon's end open after close(), and the daemon would never see the client leave.
+  auto close_on_exec = [](const DialOutcome& outcome) {
+    const int flags = ::fcntl(outcome.socket->native_handle(), F_GETFD);
+    return flags >= 0 && (flags & FD_CLOEXEC) != 0;
+  };
+  {
+    ScriptedPeer peer;
+    boost::asio::io_context io;
+    auto outcome = dial(io, peer.options().target);
+    REQUIRE_MESSAGE(outcome.status.ok(), outcome.status.message());
+    CHECK(close_on_exec(outcome));
+  }
+  auto [listener, port] = tcp_listener(AF_INET);
+  REQUIRE(listener >= 0);
+  boost::asio::io_context io;
+  auto outcome = dial(io, DialTarget{TransportKind::kTcp, "127.0.0.1:" + std::to_string(port), "tcp4"});
+  REQUIRE_MESSAGE(outcome.status.ok(), outcome.status.message());
+  CHECK(close_on_exec(outcome));
   ::close(listener);
 }
 
