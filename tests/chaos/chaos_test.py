@@ -373,11 +373,13 @@ def kill_after(proc, out, lines):
 def kill_write_split(ctx):
     """kill -9 of `write --split lines` at seeded points; after each kill the user either resumes
     with the lines not reported or goes on with new lines (alternately). Every reported line must
-    read back in order; a line may be stored twice only where it was given twice."""
+    read back in order; a line may be stored twice only where it was given twice. A killed run's
+    unreported lines are late: its requests leave in no fixed order, so it may fill a box after
+    one it left empty, and the rerun writes into the empty box first (kpthin-write(1))."""
     ctx.sim.stop()
     ctx.start_sim("--latency", "5:10")
     ch = ctx.channel("c")
-    reported, attempted = [], []
+    reported, attempted, late = [], [], []
     for rnd in range(4):
         pending = [b"round %d line %03d\n" % (rnd, i) for i in range(60)]
         attempted += pending
@@ -396,6 +398,8 @@ def kill_write_split(ctx):
                 out.poll()
             n = confirmed(out.data)
             reported += pending[:n]
+            if kills < 2:
+                late += pending[n:]
             print("  round %d run %d: %d of %d lines reported, exit %d" % (rnd, kills + 1, n, len(pending), proc.returncode))
             if kills >= 2:
                 check(proc.returncode == 0, "write --split exited %d: %s" % (proc.returncode, proc.stderr.read()))
@@ -407,7 +411,7 @@ def kill_write_split(ctx):
                 pending = []                   # abandon the rest: the next round's lines come next
             proc.stderr.close()
             kills += 1
-    ctx.check_channel(ch, reported, attempted, at_least_once=True)
+    ctx.check_channel(ch, reported, attempted, at_least_once=True, late=late)
 
 
 @scenario
