@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include "kpthin/errors.hpp"
 #include "sim_ops.hpp"
 
 using namespace kpthin;
@@ -49,6 +50,46 @@ TEST_CASE("drop without restart: the session resumes, the reply is gone, a cance
   REQUIRE(reply);
   CHECK(std::get<StartResendingEncryptedMessageReply>(*reply).error_code == 0);
   CHECK(*read_box(again, ch, ch.first_index)->plaintext == bytes_of("survives a drop"));
+}
+
+TEST_CASE("a connection that dies with requests still queued loses them, resumed or not, while a sent one still lands") {
+  // kpclientd keeps a mixnet request in its connection's queue until the sender picks it, and the
+  // sender picks nothing while the gateway link is down (offline) and only from live connections.
+  SimProcess sim({"--latency", "300"});
+  auto client = std::make_unique<RawClient>(sim.target());
+  client->handshake(token_of(12));
+  const RawChannel ch = raw_keypair(*client, 3);
+  const Encrypted first = encrypt_write(*client, ch, ch.first_index, bytes_of("sent before offline"));
+  client->send(Request{write_request(ch, first)});
+  REQUIRE(sim.wait_stat("pending", 1));  // sent: its packet is in the mixnet
+  CHECK(sim.control("offline") == "ok");
+  const Encrypted second = encrypt_write(*client, ch, first.next_index, bytes_of("queued while offline"));
+  client->send(Request{write_request(ch, second)});
+  REQUIRE(sim.wait_stat("pending", 2));
+  CHECK(sim.stat("unsent_lost") == 0);
+  CHECK(sim.control("drop") == "ok");
+  REQUIRE(sim.wait_stat("unsent_lost", 1));
+  CHECK(sim.stat("pending") == 1);
+
+  std::unique_ptr<RawClient> again;
+  SUBCASE("the session resumes within its grace period") {
+    again = std::make_unique<RawClient>(sim.target());
+    again->handshake(token_of(12));
+    CHECK(again->token_reply.resumed);
+  }
+  SUBCASE("the client never comes back") {}
+  CHECK(sim.control("online") == "ok");
+  REQUIRE(sim.wait_stat_equal("pending", 0));
+  RawClient reader(sim.target());
+  reader.handshake(token_of(13));
+  auto landed = read_box(reader, ch, ch.first_index);
+  REQUIRE(landed);
+  CHECK(landed->error_code == 0);
+  CHECK(landed->plaintext == bytes_of("sent before offline"));
+  auto lost = read_box(reader, ch, first.next_index);
+  REQUIRE(lost);
+  CHECK(lost->error_code == static_cast<std::uint8_t>(replica_errc::box_id_not_found));
+  CHECK(sim.stat("boxes") == 1);
 }
 
 TEST_CASE("--keep-replies-while-disconnected: replies due while away are flushed before session_token_reply") {

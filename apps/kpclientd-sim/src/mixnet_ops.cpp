@@ -62,10 +62,42 @@ std::uint64_t Simulator::admit(PendingOp op) {
     // kpclientd releases mixnet requests one per tick, even their validation errors (§2.7).
     paced_.push_back(id);
     tick_pacing();
+  } else if (waits_for_mixnet(*ops_[id])) {
+    paced_.push_back(id);  // released by release_queued() when the mixnet is back
   } else {
     release(id);
   }
   return id;
+}
+
+// kpclientd's sender ticks only while it has a gateway connection (client/listener.go
+// doUpdateConnectionStatus -> sender.UpdateConnectionStatus; common/exponential.go), so an
+// offline daemon leaves requests in the connection's queue. Legacy sends keep the simulator's
+// immediate "not connected" message_sent_event (documented in kpclientd-sim(1)).
+bool Simulator::waits_for_mixnet(const PendingOp& op) const {
+  return options_.offline && op.kind != PendingOp::Kind::kSend;
+}
+
+void Simulator::release_queued() {
+  if (options_.pacing.count() > 0) {
+    tick_pacing();
+    return;
+  }
+  std::deque<std::uint64_t> queued;
+  queued.swap(paced_);
+  for (auto id : queued)
+    if (ops_.count(id)) release(id);
+}
+
+void Simulator::drop_unsent(std::uint64_t conn_id) {
+  std::vector<std::uint64_t> doomed;
+  for (const auto& [id, op] : ops_)
+    if (op->conn_id == conn_id && !op->started) doomed.push_back(id);
+  for (auto id : doomed) erase_op(id);
+  if (doomed.empty()) return;
+  unsent_lost_ += doomed.size();
+  spdlog::info("connection {} closed with {} request(s) not yet sent; they are lost, as in kpclientd",
+               conn_id, doomed.size());
 }
 
 void Simulator::tick_pacing() {
@@ -77,11 +109,15 @@ void Simulator::tick_pacing() {
     if (ec) return;
     while (!paced_.empty()) {
       const std::uint64_t id = paced_.front();
-      paced_.pop_front();
-      if (ops_.count(id)) {
-        release(id);
-        break;
+      const auto it = ops_.find(id);
+      if (it == ops_.end()) {
+        paced_.pop_front();
+        continue;
       }
+      if (waits_for_mixnet(*it->second)) break;  // no tick reaches the mixnet while offline
+      paced_.pop_front();
+      release(id);
+      break;
     }
     tick_pacing();
   });
@@ -397,6 +433,7 @@ void Simulator::handle(Connection& conn, StartResendingEncryptedMessage& r) {
   PendingOp op;
   op.kind = r.read_cap ? PendingOp::Kind::kRead : PendingOp::Kind::kWrite;
   op.app = conn.app_id;
+  op.conn_id = conn.id();
   op.query_id = r.query_id;
   if (r.envelope_hash) {
     op.handle = *r.envelope_hash;
@@ -429,6 +466,7 @@ void Simulator::handle(Connection& conn, StartResendingCopyCommand& r) {
   PendingOp op;
   op.kind = PendingOp::Kind::kCopy;
   op.app = conn.app_id;
+  op.conn_id = conn.id();
   op.query_id = r.query_id;
   if (!r.write_cap.empty()) {
     op.handle = hash256(r.write_cap.reveal());  // write_cap_hash (spec §6)
@@ -457,6 +495,7 @@ void Simulator::handle(Connection& conn, SendMessage& r) {
   PendingOp op;
   op.kind = PendingOp::Kind::kSend;
   op.app = conn.app_id;
+  op.conn_id = conn.id();
   op.message = std::move(r);
   admit(std::move(op));
 }

@@ -290,6 +290,9 @@ void Simulator::on_closed(Connection& conn, const std::string& reason) {
   }
   auto keep_alive = connections_[conn.id()];
   connections_.erase(conn.id());
+  // Requests still in this connection's queue die with it, resumed session or not: a resume
+  // binds a new connection with a new queue (client/listener.go handleSessionToken).
+  drop_unsent(conn.id());
   const auto it = sessions_.find(conn.app_id);
   if (it != sessions_.end() && it->second->conn.get() == &conn) {
     Session& session = *it->second;
@@ -479,6 +482,7 @@ void Simulator::set_offline(bool offline) {
   spdlog::info("mixnet connectivity: {}", offline ? "offline" : "online");
   const auto event = connection_status();
   for (auto& [id, conn] : connections_) send(*conn, event);
+  if (!offline) release_queued();
 }
 
 void Simulator::offline_after_writes(std::uint64_t writes) { writes_until_offline_ = writes; }
@@ -496,7 +500,7 @@ std::string Simulator::stats() const {
       << " boxes=" << store_.size() << " requests=" << requests_total_ << " accepted=" << accepted_
       << " cancels=" << cancels_ << " cancels_matched=" << cancels_matched_ << " drops=" << drops_
       << " restarts=" << restarts_ << " resumes=" << resumes_ << " undecodable=" << undecodable_
-      << " replies_lost=" << replies_lost_ << " copies_applied=" << copies_applied_
+      << " replies_lost=" << replies_lost_ << " unsent_lost=" << unsent_lost_ << " copies_applied=" << copies_applied_
       << " offline=" << (options_.offline ? 1 : 0) << " instance=" << to_hex(view(instance_token_));
   for (const auto& [key, count] : requests_by_key_) out << " req." << key << "=" << count;
   return out.str();

@@ -118,6 +118,9 @@ class Simulator {
   void finish(std::uint64_t id, kpthin::Response reply);
   void erase_op(std::uint64_t id);
   void tick_pacing();
+  bool waits_for_mixnet(const PendingOp& op) const;  // offline: stays queued, not sent
+  void release_queued();                              // back online without pacing
+  void drop_unsent(std::uint64_t conn_id);            // its connection died
   Millis sample_latency() const;
   bool cancel_op(Connection& conn, const kpthin::Hash256& handle, bool copy);
 
@@ -144,7 +147,7 @@ class Simulator {
   std::unordered_map<std::uint64_t, std::unique_ptr<PendingOp>> ops_;
   std::map<kpthin::Hash256, std::uint64_t> ops_by_handle_;  // envelope hash / write-cap hash
   std::unordered_multimap<BoxId, std::uint64_t, BoxIdHash> waiters_;
-  std::deque<std::uint64_t> paced_;
+  std::deque<std::uint64_t> paced_;  // admitted, not yet sent: paced, or waiting while offline
   boost::asio::steady_timer pacing_timer_;
   bool pacing_armed_ = false;
 
@@ -160,7 +163,7 @@ class Simulator {
   std::uint64_t requests_total_ = 0;
   std::map<std::string, std::uint64_t> requests_by_key_;
   std::uint64_t accepted_ = 0, cancels_ = 0, cancels_matched_ = 0, drops_ = 0, restarts_ = 0;
-  std::uint64_t resumes_ = 0, undecodable_ = 0, replies_lost_ = 0, copies_applied_ = 0;
+  std::uint64_t resumes_ = 0, undecodable_ = 0, replies_lost_ = 0, copies_applied_ = 0, unsent_lost_ = 0;
 };
 
 }  // namespace kpsim

@@ -24,6 +24,7 @@ struct Simulator::PendingOp {
   enum class Kind { kWrite, kRead, kCopy, kSend };
   Kind kind = Kind::kWrite;
   AppId app{};
+  std::uint64_t conn_id = 0;  // the connection whose queue holds it until it is sent
   std::optional<kpthin::QueryId> query_id;
   kpthin::Hash256 handle{};  // envelope hash or write-cap hash; cancel key
   bool has_handle = false;
@@ -33,7 +34,10 @@ struct Simulator::PendingOp {
   const SimService* courier = nullptr;
   std::unique_ptr<boost::asio::steady_timer> timer;
   std::optional<BoxId> waiting_for;
-  bool started = false;  // left the pacing queue
+  // Left the send queue: its packet is in the mixnet and lands whatever becomes of the client.
+  // Until then it dies with its connection, as a request in kpclientd's per-connection requestCh
+  // does (client/listener.go PickNextRequest reads only live connections).
+  bool started = false;
 };
 
 // Frames a response the way kpclientd does: Go's full 25-key envelope.
