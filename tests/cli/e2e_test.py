@@ -1026,9 +1026,10 @@ def kill_split_write_with_window_on_its_way(ctx, channel):
     The mixnet goes away right after that first box (written alone, with the replica's verdict),
     so the window waits at the daemon, and the kill races nothing: all 32 requests are there,
     whatever order the run's threads sent them in. Which of them land after the client died is
-    the daemon's business (the simulator stores them all once the mixnet is back; kpclientd
-    v0.0.99 sends nothing more for a session without a live connection), so the callers check
-    only what kpthin-write(1) promises, with check_after_killed_run."""
+    the daemon's business (queued while offline, they die with the connection in kpclientd
+    v0.0.99 and in the simulator, see kpclientd-sim(1) LOST CONNECTIONS; a daemon that had sent
+    some would land those), so the callers check only what kpthin-write(1) promises, with
+    check_after_killed_run."""
     check(ctx.sim.control("offline-after-writes 1") == "ok", "sim control offline-after-writes")
     p = ctx.kp.spawn("write", "--split", "lines", channel, stdin=subprocess.PIPE)
     p.stdin.write(b"".join(b"%d\n" % i for i in range(1, 401)))
