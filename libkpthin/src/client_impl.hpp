@@ -22,6 +22,7 @@
 #include "kpthin/client.hpp"
 #include "kpthin/frame.hpp"
 #include "transport.hpp"
+#include "wake_signal.hpp"
 
 namespace kpthin {
 
@@ -39,7 +40,7 @@ struct QueryIdHash {
 struct PendingRequest {
   std::uint64_t order = 0;  // issue order, so replays go out in the original order
   std::optional<Result<Response>> result;
-  std::condition_variable ready;
+  detail::WakeSignal ready;
   ThinClient::ReplyHandler on_reply;
   std::optional<SecretBytes> replay_frame;
   std::optional<Hash256> handle;  // envelope hash / write-cap hash, for forget_resending()
