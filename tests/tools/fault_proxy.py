@@ -96,6 +96,10 @@ class Stats:
         self.frames = {UP: 0, DOWN: 0}
         self.bytes = {UP: 0, DOWN: 0}      # received and forwarded (or queued to be)
         self.delivered = {UP: 0, DOWN: 0}  # written to the destination socket
+        # Received but never to be written: the destination had gone (a client that exited while
+        # the daemon still answered) or the connection was cut. bytes == delivered + dropped
+        # (+ what is still queued), so "all caught up" stays decidable after any such loss.
+        self.dropped = {UP: 0, DOWN: 0}
         self.keys = {UP: [], DOWN: []}  # frame keys in order, across connections
         self.sizes = {UP: [], DOWN: []}  # their sizes in bytes, length prefix included
         self.cuts = 0
@@ -447,6 +451,12 @@ class FaultProxy:
     def _close_pair(self, pair):
         if self._pairs.pop(pair.id, None) is None:
             return
+        for direction, half in pair.halves.items():
+            self._stats.dropped[direction] += len(half.outbuf)
+            half.outbuf = b""
+        for direction, raw in pair.held:
+            self._stats.dropped[direction] += len(raw)
+        pair.held = []
         for sock in (pair.client, pair.upstream):
             try:
                 self._sel.unregister(sock)
@@ -528,6 +538,7 @@ class FaultProxy:
             self._stats.keys[direction].append(key)
             self._stats.sizes[direction].append(len(raw))
             if half.gone:
+                self._stats.dropped[direction] += len(half.outbuf)
                 half.outbuf = b""
             self._lock.notify_all()
             if self._frame_faults(pair, direction, key):
@@ -597,6 +608,7 @@ class FaultProxy:
                     # The destination is gone (a killed client): drop what was queued for it, but
                     # keep the other direction, whose held requests may still be released.
                     half.gone = True
+                    self._stats.dropped[direction] += len(half.outbuf)
                     half.outbuf = b""
                     break
                 half.outbuf = half.outbuf[n:]
