@@ -11,9 +11,9 @@
 #include <map>
 #include <thread>
 
-#include "flat_toml.hpp"
 #include "interrupt.hpp"
 #include "kpthin/pki.hpp"
+#include "kpthin/toml.hpp"
 
 namespace kpthin::cli {
 namespace {
@@ -85,7 +85,7 @@ std::string format_channel(const Channel& channel) {
 }
 
 Channel parse_channel(std::string_view text, const std::string& source) {
-  FlatToml toml = parse_flat_toml(text);
+  TomlStrings toml = read_toml_strings(text);
   // The values include the capability: wipe them however this function is left.
   struct Wiper {
     std::map<std::string, std::string>& values;
@@ -93,10 +93,10 @@ Channel parse_channel(std::string_view text, const std::string& source) {
       for (auto& [key, value] : values) wipe(value.data(), value.size());
     }
   } wiper{toml.values};
-  if (toml.outcome == FlatToml::Outcome::kSyntax) {
+  if (toml.outcome == TomlStrings::Outcome::kSyntax) {
     damaged(source, "not valid TOML (" + toml.error + " at line " + std::to_string(toml.line) + ")");
   }
-  if (toml.outcome == FlatToml::Outcome::kNotString) {
+  if (toml.outcome == TomlStrings::Outcome::kNotString) {
     damaged(source, toml.error + " (line " + std::to_string(toml.line) + ")");
   }
   for (const auto& [key, value] : toml.values) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "kpthin/bytes.hpp"
 #include "kpthin/utf8.hpp"
 
 namespace kpthin::detail {
@@ -37,9 +38,11 @@ constexpr int kMaxDepth = 32;
 // A defect: unwinds the reader to read_toml, which records it with the current line.
 struct Defect {
   std::string what;
+  bool unsupported = false;  // TOML allows it, this reader does not (TomlDocument::unsupported)
 };
 
 [[noreturn]] void defect(std::string what) { throw Defect{std::move(what)}; }
+[[noreturn]] void unsupported(std::string what) { throw Defect{std::move(what), true}; }
 
 bool is_digit(char c, int base) {
   if (base == 16) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -77,12 +80,16 @@ Kind bare_value_kind(std::string_view token) {
   if (token == "true" || token == "false") return Kind::kBoolean;
   // toml++ refuses long digit strings even when the value fits (0x followed by 200 zeros);
   // no thinclient.toml has a number at all, so long ones are refused here whatever they hold.
-  if (token.size() > 24) defect("a number longer than kpthin reads");
+  if (token.size() > 24) unsupported("a number longer than kpthin reads");
   std::string_view body = token;
   const bool negative = !body.empty() && body.front() == '-';
   const bool sign = !body.empty() && (body.front() == '+' || body.front() == '-');
   if (sign) body.remove_prefix(1);
   if (body == "inf" || body == "nan") return Kind::kFloat;
+  // A word where a value belongs is most likely a string someone wrote without its quotes.
+  if (!body.empty() && (body.front() | 0x20) >= 'a' && (body.front() | 0x20) <= 'z') {
+    defect("a word that is not a value (a string needs quotes)");
+  }
   if (!sign && body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'o' || body[1] == 'b')) {
     const int base = body[1] == 'x' ? 16 : body[1] == 'o' ? 8 : 2;
     body.remove_prefix(2);
@@ -94,9 +101,12 @@ Kind bare_value_kind(std::string_view token) {
   const std::string_view whole = body.substr(0, int_end);
   const bool whole_ok = digits(whole, 10) && (whole.size() == 1 || whole[0] != '0');
   if (int_end == std::string_view::npos) {
-    if (!whole_ok) defect(token.find_first_of(":") != std::string_view::npos || token.find('-', 1) != std::string_view::npos
-                              ? "a date or time; kpthin reads none in this file"
-                              : "a value that is not a string, number, boolean, array or table");
+    if (!whole_ok) {
+      if (token.find_first_of(":") != std::string_view::npos || token.find('-', 1) != std::string_view::npos) {
+        unsupported("a date or time; kpthin reads none in this file");
+      }
+      defect("a value that is not a string, number, boolean, array or table");
+    }
     if (!fits_int64(whole, 10, negative)) defect("an integer too large for 64 bits");
     return Kind::kInteger;
   }
@@ -333,7 +343,7 @@ class Reader {
       return string_node(literal_body());
     }
     if (peek() == '[' || peek() == '{') {
-      if (depth >= kMaxDepth) defect("arrays or inline tables nested too deeply");
+      if (depth >= kMaxDepth) unsupported("arrays or inline tables nested too deeply");
       return peek() == '[' ? array(depth + 1) : inline_table(depth + 1);
     }
     std::size_t end = pos_;
@@ -494,6 +504,14 @@ class Reader {
 
 }  // namespace
 
+void wipe_strings(TomlNode& node) {
+  wipe(node.string.data(), node.string.size());
+  for (auto& [key, child] : node.members) {
+    wipe(key.data(), key.size());
+    wipe_strings(*child);
+  }
+}
+
 TomlDocument read_toml(std::string_view text) {
   TomlDocument doc;
   Reader reader(text);
@@ -501,8 +519,10 @@ TomlDocument read_toml(std::string_view text) {
     reader.parse(doc.root);
     doc.ok = true;
   } catch (Defect& d) {
+    wipe_strings(doc.root);
     doc.root.members.clear();
     doc.error = std::move(d.what);
+    doc.unsupported = d.unsupported;
     doc.line = reader.line();
   }
   return doc;

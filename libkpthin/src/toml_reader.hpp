@@ -1,6 +1,8 @@
-// A strict reader for the part of TOML 1.0 a thinclient.toml can use, written so that no byte
-// sequence reaches a general TOML parser: Debian's toml++ 3.3.0 reaches failed assertions
-// (undefined behaviour in a release build) on malformed text (tests/fuzz/regressions/config).
+// libkpthin's one strict TOML reader, for the part of TOML 1.0 a thinclient.toml can use (read by
+// config.cpp) and for channel files (top-level strings only, read through kpthin/toml.hpp by
+// toml_strings.cpp), written so that no byte sequence reaches a general TOML parser: Debian's
+// toml++ 3.3.0 reaches failed assertions (undefined behaviour in a release build) on malformed
+// text (tests/fuzz/regressions/config and channel_file).
 //
 // Read: comments, blank lines, LF or CRLF, a leading UTF-8 byte order mark; [table] and
 // [[array.of.tables]] headers; bare, "basic" and 'literal' keys, dotted; values that are strings
@@ -42,12 +44,18 @@ struct TomlNode {
 
 struct TomlDocument {
   bool ok = false;
-  TomlNode root;           // when ok
-  std::size_t line = 0;    // when not ok: 1-based line of the defect
-  std::string error;       // when not ok: what is wrong, in a sentence fragment
+  TomlNode root;             // when ok
+  std::size_t line = 0;      // when not ok: 1-based line of the defect
+  std::string error;         // when not ok: what is wrong, in a sentence fragment
+  bool unsupported = false;  // when not ok: TOML allows the text there, this reader does not (a
+                             // date or time, deep nesting, a long number); else TOML refuses it
 };
 
-// Reads `text`. Total: any bytes give a document or a defect with its line.
+// Reads `text`. Total: any bytes give a document or a defect with its line. On a defect the
+// strings read so far are wiped (a channel file's values are secrets).
 TomlDocument read_toml(std::string_view text);
+
+// Overwrites every string and key under `node` with zeros (before a tree holding secrets is freed).
+void wipe_strings(TomlNode& node);
 
 }  // namespace kpthin::detail

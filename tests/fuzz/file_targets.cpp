@@ -11,10 +11,10 @@
 #include "copy_state.hpp"
 #include "exit_codes.hpp"
 #include "file_framing.hpp"
-#include "flat_toml.hpp"
 #include "fuzz_targets.hpp"
 #include "genkey_text.hpp"
 #include "kpthin/config.hpp"
+#include "kpthin/toml.hpp"
 #include "toml_guard.hpp"
 #include "toml_reader.hpp"
 
@@ -71,22 +71,24 @@ int config(const std::uint8_t* data, std::size_t size) {
   return 0;
 }
 
-// kpthin's own channel-file reader must accept exactly what toml++ reads as top-level strings
-// (so no file an older kpthin wrote or accepted is refused), and a parsed channel must survive
-// format_channel. toml++ runs here with its assertions on (the fuzz build compiles it from its
-// headers), except on text the guard says it cannot take: those are the inputs it would crash
-// on, and the reader must refuse them without toml++.
+// The channel-file reader (libkpthin's strict TOML reader, through read_toml_strings) must
+// accept exactly what toml++ reads as top-level strings (so no file an older kpthin wrote or
+// accepted is refused), and a parsed channel must survive format_channel. toml++ runs here with
+// its assertions on (the fuzz build compiles it from its headers), except on text the guard says
+// it cannot take: those are the inputs it would crash on, and the reader must refuse them without
+// toml++. A refusal of either kind is checked: kNotString (a value that is not a string, or TOML
+// the reader does not take, such as a date) is text toml++ refuses or reads as more than strings.
 int channel_file(const std::uint8_t* data, std::size_t size) {
   std::string_view text = text_of(data, size);
-  cli::FlatToml flat = cli::parse_flat_toml(text);
+  TomlStrings strings = read_toml_strings(text);
   bool toml_safe = detail::line_toml_cannot_take(text) == 0;
-  if (toml_safe && flat.outcome != cli::FlatToml::Outcome::kNotString) {
+  if (toml_safe) {
     auto reference = toml_strings(text);
-    if (flat.outcome == cli::FlatToml::Outcome::kOk) {
+    if (strings.outcome == TomlStrings::Outcome::kOk) {
       expect(reference.has_value(), "channel reader accepts text toml++ refuses");
-      expect(*reference == flat.values, "channel reader and toml++ read different strings");
+      expect(*reference == strings.values, "channel reader and toml++ read different strings");
     } else {
-      expect(!reference, "channel reader refuses text toml++ reads as strings: " + flat.error);
+      expect(!reference, "channel reader refuses text toml++ reads as strings: " + strings.error);
     }
   }
   cli::Channel channel;

@@ -1,4 +1,4 @@
-// Strict UTF-8 and TOML escapes (kpthin/utf8.hpp), shared by the CBOR reader and both TOML readers.
+// Strict UTF-8 and TOML escapes (kpthin/utf8.hpp), shared by the CBOR reader and the TOML reader.
 #include <doctest/doctest.h>
 
 #include <string>
