@@ -15,36 +15,37 @@ TEST_CASE("toml strings: every string form, comments, CRLF and a byte order mark
   CHECK(r.values == std::map<std::string, std::string>{{"bare", "a\tb"}, {"q k", "lit"}, {"l", "xy"}, {"m", "z\n"}});
 }
 
-TEST_CASE("toml strings: a value that is not a string is kNotString at its line, and no values") {
-  auto check = [](const std::string& text, std::size_t line, const char* what) {
-    TomlStrings r = read_toml_strings(text);
-    CHECK_MESSAGE(r.outcome == Outcome::kNotString, text);
-    CHECK_MESSAGE(r.line == line, text);
-    CHECK_MESSAGE(r.error.find(what) != std::string::npos, r.error);
-    CHECK(r.values.empty());
+TEST_CASE("toml strings: a refusal says which kind, at which line, and gives no values") {
+  struct Case {
+    std::string text;
+    Outcome outcome;
+    std::size_t line;
+    const char* what;
   };
-  check("a = \"x\"\n\n[t]\n", 3, "key \"t\" must be a string, not a table");
-  check("a = \"x\"\nb.c = \"y\"\n", 2, "key \"b\" must be a string, not a table");
-  check("a = \"x\"\nn = 5\n", 2, "not an integer");
-  check("a = [\"x\"]\n", 1, "not an array");
-  // TOML, but not what the reader takes: still "not a string", not "not TOML".
-  check("a = \"x\"\nd = 1979-05-27\n", 2, "a date or time");
-  check("a = " + std::string(40, '[') + std::string(40, ']') + "\n", 1, "nested too deeply");
-}
-
-TEST_CASE("toml strings: text TOML refuses is kSyntax at the defect's line") {
-  auto check = [](const std::string& text, std::size_t line, const char* what) {
-    TomlStrings r = read_toml_strings(text);
-    CHECK_MESSAGE(r.outcome == Outcome::kSyntax, text);
-    CHECK_MESSAGE(r.line == line, text);
-    CHECK_MESSAGE(r.error.find(what) != std::string::npos, r.error);
-    CHECK(r.values.empty());
+  const Outcome kNotString = Outcome::kNotString, kSyntax = Outcome::kSyntax;
+  const Case cases[] = {
+      // A value that is not a string, at the line it is defined.
+      {"a = \"x\"\n\n[t]\n", kNotString, 3, "key \"t\" must be a string, not a table"},
+      {"a = \"x\"\nb.c = \"y\"\n", kNotString, 2, "key \"b\" must be a string, not a table"},
+      {"a = \"x\"\nn = 5\n", kNotString, 2, "not an integer"},
+      {"a = [\"x\"]\n", kNotString, 1, "not an array"},
+      // TOML, but not what the reader takes: still "not a string", not "not TOML".
+      {"a = \"x\"\nd = 1979-05-27\n", kNotString, 2, "a date or time"},
+      {"a = " + std::string(40, '[') + std::string(40, ']') + "\n", kNotString, 1, "nested too deeply"},
+      // Text TOML refuses, at the defect's line.
+      {"a = \"x\"\na = \"y\"\n", kSyntax, 2, "defined twice"},
+      {"a = \"x\n", kSyntax, 1, "line break inside a string"},
+      {"a = \"x\"\nb = \"\xff\"\n", kSyntax, 2, "invalid UTF-8"},
+      {"a = \"x\"\nb\n", kSyntax, 2, "expected '='"},
+      {"a = \"x\" y\n", kSyntax, 1, "unexpected text"},
+      {"a = \"x\"\nkind = write\n", kSyntax, 2, "a string needs quotes"},
+      {"a = 1.e5\n", kSyntax, 1, "a malformed number"},
   };
-  check("a = \"x\"\na = \"y\"\n", 2, "defined twice");
-  check("a = \"x\n", 1, "line break inside a string");
-  check("a = \"x\"\nb = \"\xff\"\n", 2, "invalid UTF-8");
-  check("a = \"x\"\nb\n", 2, "expected '='");
-  check("a = \"x\" y\n", 1, "unexpected text");
-  check("a = \"x\"\nkind = write\n", 2, "a string needs quotes");
-  check("a = 1.e5\n", 1, "a malformed number");
+  for (const Case& c : cases) {
+    TomlStrings r = read_toml_strings(c.text);
+    CHECK_MESSAGE(r.outcome == c.outcome, c.text);
+    CHECK_MESSAGE(r.line == c.line, c.text);
+    CHECK_MESSAGE(r.error.find(c.what) != std::string::npos, r.error);
+    CHECK(r.values.empty());
+  }
 }
